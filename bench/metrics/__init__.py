@@ -1,0 +1,1 @@
+"""Metric engine: pure functions (tested against independent implementations) and stateful accumulators."""

@@ -1,0 +1,45 @@
+"""Diversity between k samples generated from the same condition: MS-SSIM (AC-GAN protocol) and LPIPS."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import torch
+
+from bench.errors import BenchError
+
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+
+
+def sample_pairs(k: int, n_pairs: int, rng: np.random.Generator) -> list[tuple[int, int]]:
+    """``n_pairs`` distinct unordered pairs i < j of ``range(k)``, drawn without replacement (all if fewer)."""
+    pairs = list(itertools.combinations(range(k), 2))
+    if n_pairs >= len(pairs):
+        return pairs
+    idx = np.sort(rng.choice(len(pairs), n_pairs, replace=False))
+    return [pairs[i] for i in idx]
+
+
+def ms_ssim_scales(height: int, width: int, kernel_size: int = 11) -> int:
+    """How many of the 5 standard MS-SSIM scales fit: the coarsest scale must exceed the window."""
+    scales = 5
+    while scales > 1 and min(height, width) <= (kernel_size - 1) * 2 ** (scales - 1):
+        scales -= 1
+    if min(height, width) < kernel_size:
+        raise BenchError(f"MS-SSIM needs images of at least {kernel_size}x{kernel_size}, got {height}x{width}")
+    return scales
+
+
+def ms_ssim(a: torch.Tensor, b: torch.Tensor, scales: int = 5) -> torch.Tensor:
+    """Per-pair MS-SSIM of uint8 [B,3,H,W] images (piq), with the first ``scales`` standard weights.
+
+    With fewer than 5 scales (small images) piq renormalises the truncated weights to sum 1; the scale count is
+    part of the protocol, so such values are never ranked next to 5-scale ones.
+    """
+    import piq
+
+    w = torch.tensor(MS_SSIM_WEIGHTS[:scales], dtype=torch.float64)
+    return piq.multi_scale_ssim(
+        a.to(torch.float64), b.to(torch.float64), data_range=255.0, reduction="none", scale_weights=w
+    )
