@@ -175,9 +175,9 @@ def evaluate_folders(
     pairs = _pair(fakes, reals)
     unavailable: dict[str, str] = {}
 
-    def drop(metric: str, why: str) -> None:
+    def drop(metric: str, why: str, exit_code: int = 2) -> None:
         if explicit:
-            raise BenchError(f"metric '{metric}' cannot be computed: {why}")
+            raise BenchError(f"metric '{metric}' cannot be computed: {why}", exit_code=exit_code)
         unavailable[metric] = why
         wanted.remove(metric)
 
@@ -216,7 +216,7 @@ def evaluate_folders(
             logits_net = InceptionLogits(opts.device, opts.is_weights)
             weights_used[logits_net.weights.name] = _wdict(logits_net.weights)
         except WeightsUnavailable as exc:
-            drop("is", str(exc))
+            drop("is", str(exc), WeightsUnavailable.exit_code)
     lpips_net = None
     if "lpips" in wanted or "lpips_diversity" in wanted:
         try:
@@ -225,7 +225,7 @@ def evaluate_folders(
         except WeightsUnavailable as exc:
             for m in ("lpips", "lpips_diversity"):
                 if m in wanted:
-                    drop(m, str(exc))
+                    drop(m, str(exc), WeightsUnavailable.exit_code)
     segmenter: Callable[[torch.Tensor], torch.Tensor] | None = None
     num_classes = opts.num_classes
     seg_sha = None

@@ -6,6 +6,7 @@ is resized to 299x299 with PIL bicubic, clipped to 0..255 and not quantised; the
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -28,6 +29,16 @@ def clean_resize(img: np.ndarray, size: int = FID_SIZE) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=2)
+def _load_layers(path: str, sha256: str, device: str) -> torch.nn.Module:
+    """Load once per process (keyed by digest too, so a replaced file is reloaded)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
+        # A TorchScript archive (no pickled Python objects), verified by sha256 before we get here.
+        module = torch.jit.load(path, map_location=device).eval()
+    return getattr(module, "net", module).layers
+
+
 class InceptionFeatures:
     """2048-d pool features of NVIDIA's Inception-v3 stack; weights through the resolver, sha256-checked."""
 
@@ -37,11 +48,7 @@ class InceptionFeatures:
     def __init__(self, device: str | torch.device = "cpu", weights_path: str | None = None) -> None:
         self.device = torch.device(device)
         self.weights = weights.resolve(weights.INCEPTION_FID.name, weights_path)
-        # A TorchScript archive (no pickled Python objects), verified by sha256 above.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
-            module = torch.jit.load(str(self.weights.path), map_location=self.device).eval()
-        self.layers = getattr(module, "net", module).layers
+        self.layers = _load_layers(str(self.weights.path), self.weights.sha256, str(self.device))
         # channels_last runs this stack ~1.5x faster on CPU; features agree with NCHW to ~1e-6 relative.
         self.memory_format = torch.channels_last
 

