@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--segmenter", help="'package.module:callable' mapping uint8 [B,3,H,W] to label ids [B,H,W]")
     e.add_argument("--num-classes", type=int)
     e.add_argument("--ignore-index", type=int, default=255)
-    e.add_argument("--batch-size", type=int, default=32)
+    e.add_argument("--batch-size", type=int, help="images per forward pass (default: 8 on CPU, 64 on CUDA)")
     e.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     e.add_argument("--kid-subsets", type=int, default=100)
     e.add_argument("--kid-subset-size", type=int, default=1000)

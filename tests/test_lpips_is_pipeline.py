@@ -105,3 +105,25 @@ def test_missing_is_weights_are_reported_not_fatal_unless_asked_for(folders, tmp
     out = tmp_path / "r.json"
     assert main(["eval", "--real", str(real), "--fake", str(fake), "--metrics", "fid,is", "--out", str(out)]) == 3
     assert not out.exists()
+
+
+def test_lpips_diversity_equals_direct_lpips_over_all_pairs(tmp_path, monkeypatch):
+    from conftest import perturb, smooth_images, write_folder
+
+    torch.manual_seed(1)
+    alex = torchvision.models.alexnet(weights=None).state_dict()
+    _register_file(monkeypatch, tmp_path, "torchvision-alexnet", alex)
+    reals = smooth_images(2, seed=50)
+    write_folder(tmp_path / "real", reals)
+    samples = {c: perturb([reals[c]] * 3, seed=60 + c, amount=60) for c in range(2)}
+    for c in range(2):
+        write_folder(tmp_path / "fake", samples[c], [f"{c:04d}/{i}.png" for i in range(3)])
+    rec = evaluate_folders(tmp_path / "real", tmp_path / "fake",
+                           opts=EvalOptions(metrics=("lpips_diversity",), diversity_pairs=100, progress=False))
+    direct = lpips.LPIPS(net="alex", pnet_rand=True, verbose=False).eval()
+    load_backbone(direct, alex)
+    to = lambda im: torch.from_numpy(im).permute(2, 0, 1)[None].float() / 127.5 - 1  # noqa: E731
+    with torch.no_grad():
+        ref = np.mean([direct(to(samples[c][i]), to(samples[c][j])).item()
+                       for c in range(2) for i, j in [(0, 1), (0, 2), (1, 2)]])
+    assert rec["metrics"]["lpips_diversity"] == pytest.approx(ref, rel=1e-6)
