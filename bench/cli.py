@@ -9,6 +9,7 @@ import sys
 from typing import Sequence
 
 from bench import __version__
+from bench.data.cli import add_data_parser, cmd_data
 from bench.errors import BenchError
 
 
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("ls", help="list metrics and known weight files")
     wp = sub.add_parser("weights", help="show where each known weight file resolves (no download)")
     wp.add_argument("--download", action="store_true", help="download missing files (sha256-checked)")
+    add_data_parser(sub)
     return p
 
 
@@ -119,7 +121,7 @@ def cmd_weights(args: argparse.Namespace) -> int:
     return status
 
 
-COMMANDS = {"eval": cmd_eval, "ls": cmd_ls, "weights": cmd_weights}
+COMMANDS = {"eval": cmd_eval, "ls": cmd_ls, "weights": cmd_weights, "data": cmd_data}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -140,6 +140,21 @@ class _Progress:
         self.bar.close()
 
 
+def _prefetched(batches: list, load: Callable[[Any], Any]):
+    """Yield ``(batch, load(batch))`` with the next batch loading in a background thread meanwhile."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        for b in batches:
+            future = pool.submit(load, b)
+            if pending is not None:
+                yield pending[0], pending[1].result()
+            pending = (b, future)
+        if pending is not None:
+            yield pending[0], pending[1].result()
+
+
 def _check_finite(feats: torch.Tensor, files: list[imio.ImageFile], what: str) -> None:
     bad = ~torch.isfinite(feats).all(dim=1)
     if bad.any():
@@ -308,12 +323,27 @@ def evaluate_folders(
     batch: list[_Fake] = []
     group_list = sorted(groups.items())
 
-    def flush(batch: list[_Fake]) -> None:
+    def load(batch: list[_Fake]) -> dict[str, Any]:
+        """Decode and resize one batch (runs one batch ahead in a thread: PIL releases the GIL)."""
         fake_np = [imio.decode(p.file) for p in batch]
-        fake_t = torch.from_numpy(np.stack(fake_np)).permute(0, 3, 1, 2).contiguous()
+        out: dict[str, Any] = {"fake_np": fake_np, "real_np": None}
+        if inception is not None:
+            out["fake_299"] = inception.preprocess(fake_np)
+        if need_real_pixels and all(p.partner is not None for p in batch):
+            # A condition never spans two batches, so these real images are decoded here and nowhere else.
+            real_np = {p.partner.key: None for p in batch}
+            for k in real_np:
+                real_np[k] = imio.decode(reals[real_index[k]])
+            out["real_np"] = real_np
+            if inception is not None and real_feats is None:
+                out["real_299"] = inception.preprocess(list(real_np.values()))
+        return out
+
+    def consume(batch: list[_Fake], loaded: dict[str, Any]) -> None:
+        fake_t = torch.from_numpy(np.stack(loaded["fake_np"])).permute(0, 3, 1, 2).contiguous()
         files = [p.file for p in batch]
         if inception is not None:
-            feats = inception(inception.preprocess(fake_np))
+            feats = inception(loaded["fake_299"])
             _check_finite(feats, files, "Inception features")
             if fid is not None:
                 fid.update(feats, real=False)
@@ -324,19 +354,15 @@ def evaluate_folders(
             _check_finite(logits, files, "Inception logits")
             isc.update(logits)
         real_t = None
-        if need_real_pixels and all(p.partner is not None for p in batch):
-            real_np = {}
-            for p in batch:
-                if p.partner.key not in real_np:
-                    real_np[p.partner.key] = imio.decode(p.partner)
-            if inception is not None and real_feats is None:
-                todo = [real_index[k] for k in real_np if not real_done[real_index[k]]]
-                if todo:
-                    rf = inception(inception.preprocess([real_np[reals[i].key] for i in todo]))
-                    _check_finite(rf, [reals[i] for i in todo], "Inception features")
-                    real_rows[todo] = rf.numpy()
-                    real_done[todo] = True
-                    bar.update(len(todo))
+        real_np = loaded["real_np"]
+        if real_np is not None:
+            if "real_299" in loaded:
+                idx = [real_index[k] for k in real_np]
+                rf = inception(loaded["real_299"])
+                _check_finite(rf, [reals[i] for i in idx], "Inception features")
+                real_rows[idx] = rf.numpy()
+                real_done[idx] = True
+                bar.update(len(idx))
             real_t = torch.from_numpy(np.stack([real_np[p.partner.key] for p in batch])).permute(0, 3, 1, 2)
         if real_t is not None:
             if "psnr" in means:
@@ -354,22 +380,26 @@ def evaluate_folders(
             _diversity(batch, fake_t, means, lpips_net, opts, msssim_scales)
         bar.update(len(batch))
 
+    batches: list[list[_Fake]] = []
     for _, members in group_list:
         batch.extend(members)
         if len(batch) >= opts.batch_size:
-            flush(batch)
+            batches.append(batch)
             batch = []
     if batch:
-        flush(batch)
+        batches.append(batch)
+    for b, loaded in _prefetched(batches, load):
+        consume(b, loaded)
     timings["fake_pass_s"] = time.perf_counter() - t1
 
     # Pass 2: real images not decoded yet, only when their features are not cached.
     t2 = time.perf_counter()
     if inception is not None and real_feats is None:
         todo = np.flatnonzero(~real_done)
-        for s in range(0, len(todo), opts.batch_size):
-            chunk = todo[s : s + opts.batch_size]
-            rf = inception(inception.preprocess([imio.decode(reals[i]) for i in chunk]))
+        chunks = [todo[i : i + opts.batch_size] for i in range(0, len(todo), opts.batch_size)]
+        load_real = lambda chunk: inception.preprocess([imio.decode(reals[i]) for i in chunk])  # noqa: E731
+        for chunk, resized in _prefetched(chunks, load_real):
+            rf = inception(resized)
             _check_finite(rf, [reals[i] for i in chunk], "Inception features")
             real_rows[chunk] = rf.numpy()
             bar.update(len(chunk))

@@ -1,0 +1,197 @@
+"""The generator adapter: the one interface a method implements to be benchmarked.
+
+A method subclasses ``Generator``, implements ``generate``, and is registered by decorator
+(``@register_method("name")``), by an entry point in the ``bench.methods`` group, or named on the command line
+as ``package.module:Class``::
+
+    from bench.adapter import Generator, register_method, per_sample_noise
+
+    @register_method("my-gan")
+    class MyGAN(Generator):
+        multimodal = True
+
+        def __init__(self, info, *, device="cpu", checkpoint=None, config=None):
+            super().__init__(info, device=device, checkpoint=checkpoint, config=config)
+            self.net = build_my_net(info.num_classes).to(self.device).eval()
+            if checkpoint:
+                self.net.load_state_dict(load_state_dict(checkpoint))
+
+        @torch.no_grad()
+        def generate(self, batch, *, seeds):
+            z = per_sample_noise(seeds, (256,), self.device)      # one noise vector per sample, from its seed
+            out = self.net(batch["label"].to(self.device), z)     # [-1, 1]
+            return to_uint8(out)
+
+Contract (checked by ``bench check-adapter`` and by every ``bench run``): ``generate`` returns a uint8 tensor
+[B, 3, H, W] at the dataset's resolution; sample i depends only on its own inputs and ``seeds[i]`` (so the batch
+size changes nothing); the same seeds give the same images; a multimodal method gives different images for
+different seeds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Sequence
+
+from bench.errors import BenchError
+from bench.registry import Registry, import_string
+
+METHODS: Registry[Any] = Registry("method")
+ENTRY_POINT_GROUP = "bench.methods"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a generator may know about the dataset it is evaluated on."""
+
+    name: str
+    num_classes: int  # generator label ids are 0..num_classes-1 (plus ignore_index where unlabeled)
+    resolution: tuple[int, int]  # (H, W) the generated images must have
+    has_instances: bool = False
+    ignore_index: int | None = None
+    palette: tuple[tuple[int, int, int], ...] = field(default=(), repr=False)
+
+
+class Generator(ABC):
+    """Base class of every benchmarked method. Subclasses implement ``generate``; training is optional."""
+
+    needs_instance: ClassVar[bool] = False  # wants batch["instance"] (class*1000+k ids, or zeros if none)
+    multimodal: ClassVar[bool] = False  # different seeds must give different images
+    needs_image: ClassVar[bool] = False  # reads batch["image"] (only the oracle may)
+
+    def __init__(self, info: DatasetInfo, *, device: str = "cpu", checkpoint: str | None = None,
+                 config: str | None = None) -> None:
+        import torch
+
+        self.info = info
+        self.device = torch.device(device)
+        self.checkpoint = checkpoint
+        self.config = config
+
+    @abstractmethod
+    def generate(self, batch: dict[str, Any], *, seeds: Sequence[int]) -> Any:
+        """Images for ``batch`` (keys ``label``, ``instance``, ``path``; int64 [B,1,H,W] maps): uint8 [B,3,H,W]."""
+
+    def train(self, dataset: Any, *, out_dir: str, seed: int, steps: int | None = None) -> str:
+        """Train on ``dataset`` and return the checkpoint path. Methods that cannot train raise."""
+        raise BenchError(f"method '{type(self).__name__}' cannot be trained by the benchmark")
+
+    def provenance(self) -> dict[str, Any]:
+        """Recorded in the result: config name and checkpoint sha256 (override to add more)."""
+        from bench.weights import sha256_file
+
+        return {
+            "class": f"{type(self).__module__}:{type(self).__qualname__}",
+            "config": self.config,
+            "checkpoint": self.checkpoint,
+            "checkpoint_sha256": sha256_file(self.checkpoint) if self.checkpoint else None,
+        }
+
+
+def register_method(name: str):
+    """Class decorator: make ``name`` usable as ``bench run --method name``."""
+
+    def decorator(cls: type[Generator]) -> type[Generator]:
+        if not (isinstance(cls, type) and issubclass(cls, Generator)):
+            raise TypeError(f"@register_method('{name}') must decorate a Generator subclass")
+        cls.method_name = name  # type: ignore[attr-defined]
+        METHODS.register(name, cls)
+        return cls
+
+    return decorator
+
+
+def get_method(name: str) -> type[Generator]:
+    """A method class by registry name, entry point, or ``package.module:Class``."""
+    _load_builtins()
+    if name not in METHODS and ":" not in name:
+        _load_entry_points()
+    cls = import_string(name) if ":" in name and name not in METHODS else METHODS.get(name)
+    if not (isinstance(cls, type) and issubclass(cls, Generator)):
+        raise BenchError(f"'{name}' is not a bench.adapter.Generator subclass (got {cls!r})")
+    return cls
+
+
+def method_names() -> list[str]:
+    _load_builtins()
+    _load_entry_points()
+    return METHODS.names()
+
+
+def _load_builtins() -> None:
+    import bench.methods  # noqa: F401 - registers the built-in methods
+    try:
+        import reference_models  # noqa: F401 - registers the reference GANs when present
+    except ImportError:
+        pass
+
+
+_entry_points_loaded = False
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in METHODS:
+            METHODS.register(ep.name, ep.value)
+
+
+def per_sample_noise(seeds: Sequence[int], shape: tuple[int, ...], device: Any = "cpu") -> Any:
+    """A float32 [B, *shape] standard-normal tensor whose row i depends only on ``seeds[i]``."""
+    import torch
+
+    rows = [torch.randn(shape, generator=torch.Generator().manual_seed(int(s))) for s in seeds]
+    return torch.stack(rows).to(device)
+
+
+def sample_seed(run_seed: int, key: str, k: int) -> int:
+    """The seed of the k-th sample for the condition ``key`` in a run: independent of order and batching."""
+    h = hashlib.sha256(f"{run_seed}/{key}/{k}".encode()).digest()
+    return int.from_bytes(h[:8], "little") & ((1 << 63) - 1)
+
+
+def to_uint8(images: Any) -> Any:
+    """[-1, 1] float images -> uint8 (round half to even, clamp), the usual GAN output convention."""
+    import torch
+
+    return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+
+
+def load_state_dict(path: str | os.PathLike[str], *, expect: str = "") -> dict[str, Any]:
+    """Load a checkpoint as plain tensors (``weights_only=True``); one clear line for every failure.
+
+    A checkpoint that pickles Python objects, is truncated, or is not a dict of tensors is refused. A dict
+    with a ``state_dict`` / ``model`` entry of tensors is accepted (the usual trainer layout).
+    """
+    import pickle
+    import zipfile
+
+    import torch
+
+    p = os.fspath(path)
+    if not os.path.isfile(p):
+        raise BenchError(f"checkpoint {p} does not exist")
+    try:
+        obj = torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BenchError(f"checkpoint {p} is not a plain state dict (refusing to unpickle Python objects: {first})") from exc
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BenchError(f"checkpoint {p} is truncated or not a torch file ({first})") from exc
+    if isinstance(obj, dict):
+        for key in ("state_dict", "model", "generator"):
+            if key in obj and isinstance(obj[key], dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise BenchError(f"checkpoint {p} does not hold a state dict of tensors{(' for ' + expect) if expect else ''}")
+    return obj

@@ -1,0 +1,77 @@
+"""Datasets: cards (``datasets/<name>/card.json``), frozen split manifests, and loaders yielding SPADE-style
+batches ``{label, instance, image, path}``.
+
+    from bench.data import get_dataset, collate
+    ds = get_dataset("synthetic-streets")                      # generated on first use, 64x64, split "val"
+    ds = get_dataset("cityscapes", root="/data/cityscapes")    # 256x512, split "val", labelIds
+    batch = next(iter(ds.loader(batch_size=8)))                # label/instance int64 [B,1,H,W], image uint8 [B,3,H,W]
+    ds.to_segmenter(batch["label"])                            # e.g. labelIds -> trainIds
+
+Loaders are registered as lazy ``"module:attr"`` strings so ``import bench.data`` stays cheap (no numpy, no torch).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from bench.data.cards import Card, load_card, load_manifest, parse_resolution
+from bench.registry import Registry
+
+if TYPE_CHECKING:
+    from bench.data.base import PairedDataset
+
+DATASETS: Registry[Any] = Registry("dataset")
+DATASETS.register("cityscapes", "bench.data.cityscapes:load")
+DATASETS.register("ade20k", "bench.data.ade20k:load")
+DATASETS.register("coco-stuff", "bench.data.coco_stuff:load")
+DATASETS.register("facades", "bench.data.facades:load")
+DATASETS.register("synthetic-streets", "bench.data.synthetic:load")
+
+DEFAULT_DATASET = "synthetic-streets"
+
+
+def get_dataset(name: str = DEFAULT_DATASET, root: str | os.PathLike[str] | None = None, split: str | None = None,
+                resolution: Any = None, **options: Any) -> "PairedDataset":
+    """A dataset by registry name.
+
+    ``split`` defaults to the card's eval split, ``resolution`` ("HxW", int or (H, W)) to the card's eval
+    resolution. ``root`` is the folder holding the data (see ``datasets/<name>/README.md``); the synthetic
+    dataset needs none. Options: ``cache=False`` skips the preprocessing cache; ``seed=`` (synthetic only).
+    """
+    from bench.errors import BenchError
+
+    loader = DATASETS.get(name)  # unknown names raise with a did-you-mean
+    card = load_card(name)
+    allowed = {"cache", "seed"} if card.resolutions else {"cache"}
+    unknown = sorted(set(options) - allowed)
+    if unknown:  # a misspelled option must not be silently ignored
+        raise BenchError(f"{name}: unknown option '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})")
+    split = split or card.eval_split
+    if split not in card.splits:
+        raise BenchError(f"{name}: unknown split '{split}' (card {card.path} lists: {', '.join(card.splits)})")
+    res = parse_resolution(resolution) or card.eval_resolution
+    return loader(card, root, split, res, **options)
+
+
+def collate(items: Any) -> dict[str, Any]:
+    """Stack dataset items into a batch (see ``bench.data.base.collate``)."""
+    from bench.data.base import collate as _collate
+
+    return _collate(items)
+
+
+def segmenter_mapping(name: str) -> tuple[Any, int, int]:
+    """(lookup table generator id -> segmenter id, segmenter num_classes, ignore_index) of a dataset's card."""
+    card = load_card(name)
+    return card.segmenter_lut(), card.segmenter_num_classes, card.ignore_index
+
+
+def num_classes(name: str) -> dict[str, int]:
+    """{"generator": ..., "segmenter": ...} label-space sizes of a dataset's card."""
+    card = load_card(name)
+    return {"generator": card.num_classes, "segmenter": card.segmenter_num_classes}
+
+
+__all__ = ["DATASETS", "DEFAULT_DATASET", "Card", "collate", "get_dataset", "load_card", "load_manifest",
+           "num_classes", "segmenter_mapping"]

@@ -1,0 +1,153 @@
+"""Preprocessing exactly as the card says, done once and cached.
+
+Images are resized with the card's filter (PIL), label and instance maps with nearest neighbour (exact integer
+index arithmetic, so ids are never blended). The cache is keyed by everything that can change the result:
+card version and file hash, manifest hash, split, resolution, filter, layout, and the source files' names,
+sizes and mtimes, so an edited card, manifest or file gives a new key instead of a silently stale result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.errors import BenchError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from bench.data.base import Decoded, PairedDataset, Sample
+
+CACHE_FORMAT = 1
+
+
+def nearest_indices(n_in: int, n_out: int) -> "np.ndarray":
+    """Source index of each output pixel centre: floor((i + 0.5) * n_in / n_out), in integers."""
+    import numpy as np
+
+    i = np.arange(n_out, dtype=np.int64)
+    return ((2 * i + 1) * n_in) // (2 * n_out)
+
+
+def resize_nearest(a: "np.ndarray", size: tuple[int, int]) -> "np.ndarray":
+    h, w = size
+    if a.shape[:2] == (h, w):
+        return a
+    return a[nearest_indices(a.shape[0], h)][:, nearest_indices(a.shape[1], w)]
+
+
+def resize_image(img: "np.ndarray", size: tuple[int, int], filt: str) -> "np.ndarray":
+    """uint8 HxWx3 -> (H, W) with the named PIL filter; a no-op when the size already matches."""
+    import numpy as np
+    from PIL import Image
+
+    h, w = size
+    if img.shape[:2] == (h, w):
+        return img
+    resample = getattr(Image.Resampling, filt.upper())
+    return np.asarray(Image.fromarray(img).resize((w, h), resample=resample), dtype=np.uint8)
+
+
+def preprocess(decoded: "Decoded", size: tuple[int, int], filt: str) -> "Decoded":
+    image, label, inst = decoded
+    return (resize_image(image, size, filt), resize_nearest(label, size),
+            None if inst is None else resize_nearest(inst, size))
+
+
+def source_fingerprint(samples: list["Sample"]) -> str:
+    """sha256 over (path, size, mtime_ns) of every source file: changes when any input file changes."""
+    h = hashlib.sha256()
+    for s in samples:
+        for p in (s.image, s.label, s.instance):
+            if p is None:
+                h.update(b"-\n")
+                continue
+            st = p.stat()
+            h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def cache_key(ds: "PairedDataset") -> dict[str, Any]:
+    return {
+        "format": CACHE_FORMAT, "card": ds.card.id, "card_sha256": ds.card.sha256,
+        "manifest_sha256": ds.manifest.sha256, "split": ds.split, "resolution": list(ds.resolution),
+        "image_resize": ds.card.image_resize, "label_resize": "nearest", "layout": ds.layout,
+        "root": str(Path(ds.root).resolve()), "sources": source_fingerprint(ds.samples),
+    }
+
+
+class PreprocessCache:
+    """One compressed .npz per sample under ``<cache>/preprocessed/<dataset>/<key>/``, written atomically."""
+
+    def __init__(self, ds: "PairedDataset") -> None:
+        from bench.weights import user_cache_dir
+
+        self.ds = ds
+        self.key = cache_key(ds)
+        digest = hashlib.sha256(json.dumps(self.key, sort_keys=True).encode()).hexdigest()[:20]
+        self.dir = user_cache_dir() / "preprocessed" / ds.card.name / f"{ds.split}-{digest}"
+        self._info_written = False
+
+    def _path(self, index: int) -> Path:
+        return self.dir / f"{index:06d}.npz"
+
+    def get(self, index: int, sample: "Sample") -> "Decoded":
+        import numpy as np
+
+        path = self._path(index)
+        if path.is_file():
+            try:
+                with np.load(path) as z:
+                    inst = z["instance"].astype(np.int64) if "instance" in z.files else None
+                    out = (z["image"], z["label"].astype(np.int64), inst)
+                if out[0].shape[:2] == tuple(self.ds.resolution):
+                    return out
+            except (OSError, ValueError, KeyError):
+                pass  # a damaged cache file is recomputed from the source below
+        out = preprocess(self.ds._decode(sample), self.ds.resolution, self.ds.card.image_resize)
+        self._write(path, out)
+        return out
+
+    def _write(self, path: Path, out: "Decoded") -> None:
+        import numpy as np
+
+        from bench.evaluate import atomic_write_bytes
+
+        image, label, inst = out
+        arrays: dict[str, Any] = {"image": image, "label": label.astype(np.uint16)}
+        if inst is not None:
+            if inst.min() < 0 or inst.max() > np.iinfo(np.int32).max:
+                raise BenchError(f"instance values outside int32 in {path}")
+            arrays["instance"] = inst.astype(np.int32)
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        try:
+            if not self._info_written:
+                atomic_write_bytes(self.dir / "key.json", (json.dumps(self.key, indent=1) + "\n").encode())
+                self._info_written = True
+            atomic_write_bytes(path, buf.getvalue())
+        except OSError as exc:  # a read-only cache must not stop evaluation: results are identical uncached
+            if not getattr(self, "_warned", False):
+                import warnings
+
+                warnings.warn(f"cannot write preprocessing cache {self.dir}: {exc}", stacklevel=2)
+                self._warned = True
+
+
+def clear(dataset: str | None = None) -> None:
+    """Remove preprocessed caches (all, or one dataset's)."""
+    import shutil
+
+    from bench.weights import user_cache_dir
+
+    base = user_cache_dir() / "preprocessed"
+    target = base / dataset if dataset else base
+    if target.exists():
+        shutil.rmtree(target)
+
+
+__all__ = ["preprocess", "resize_image", "resize_nearest", "nearest_indices", "PreprocessCache", "clear",
+           "cache_key", "source_fingerprint"]

@@ -1,0 +1,99 @@
+"""Dataset cards and manifests: every card validates, the published tables are as the sources say."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.data import DATASETS, get_dataset, load_card, load_manifest, num_classes, segmenter_mapping
+from bench.data.cards import validate_card
+from bench.errors import BenchError
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+
+
+def samples_dir() -> Path:
+    assert SAMPLES.is_dir(), f"shared sample files not found at {SAMPLES} (expected ../shared/samples next to the repo)"
+    return SAMPLES
+
+
+@pytest.mark.parametrize("name", DATASETS.names())
+def test_every_registered_dataset_has_a_valid_card_and_manifests(name):
+    card = load_card(name)
+    assert card.name == name and card.version >= 1 and len(card.sha256) == 64
+    assert card.eval_split in card.splits
+    for split in card.splits:
+        for res in card.resolutions or [None]:
+            m = load_manifest(card, split, res)
+            assert m.count == card.splits[split]
+    lut = card.segmenter_lut()
+    assert lut.shape == (card.num_classes,)
+    assert ((lut >= 0) & (lut < card.segmenter_num_classes) | (lut == card.ignore_index)).all()
+    assert card.palette().shape == (card.num_classes, 3)
+    assert (card.path.parent / "README.md").is_file()
+
+
+def test_unknown_card_key_raises(tmp_path):
+    raw = json.loads(load_card("facades").path.read_text())
+    raw["eval_resoluton"] = [256, 256]
+    with pytest.raises(BenchError, match="unknown key 'eval_resoluton'"):
+        validate_card(raw, tmp_path / "card.json")
+    raw = json.loads(load_card("facades").path.read_text())
+    raw["classes"][0]["colour"] = [0, 0, 0]
+    with pytest.raises(BenchError, match=r"classes\[0\]: unknown key 'colour'"):
+        validate_card(raw, tmp_path / "card.json")
+
+
+def test_unknown_dataset_and_option_raise():
+    with pytest.raises(BenchError, match="did you mean 'cityscapes'"):
+        get_dataset("citiscapes")
+    with pytest.raises(BenchError, match="unknown option 'cach'"):
+        get_dataset("synthetic-streets", cach=False)
+
+
+def test_cityscapes_table_is_cityscapesscripts():
+    card = load_card("cityscapes")
+    assert len(card.classes) == 34 and card.raw_ids() == list(range(34))
+    lut, n, ignore = segmenter_mapping("cityscapes")
+    assert (n, ignore) == (19, 255)
+    # labelIds -> trainIds as cityscapesscripts/helpers/labels.py
+    expected = {7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9, 23: 10, 24: 11, 25: 12, 26: 13,
+                27: 14, 28: 15, 31: 16, 32: 17, 33: 18}
+    for i in range(34):
+        assert lut[i] == expected.get(i, 255), i
+    assert num_classes("cityscapes") == {"generator": 35, "segmenter": 19}
+    assert card.class_names()[26] == "car" and tuple(card.palette()[26]) == (0, 0, 142)
+    assert card.eval_resolution == (256, 512) and card.splits == {"train": 2975, "val": 500}
+
+
+def test_ade20k_names_come_from_objectinfo150():
+    rows = list(csv.DictReader(open(samples_dir() / "ade20k-sceneparsing" / "objectInfo150.csv")))
+    card = load_card("ade20k")
+    by_id = {c.id: c for c in card.classes}
+    assert len(rows) == 150 and len(card.classes) == 151
+    for r in rows:
+        assert by_id[int(r["Idx"])].name == r["Name"].split(";")[0]
+        assert by_id[int(r["Idx"])].generator_id == int(r["Idx"]) - 1
+    assert by_id[0].name == "other" and by_id[0].segmenter_id == 255 and by_id[0].generator_id == 150
+    assert card.splits["val"] == 2000 and card.eval_resolution == (256, 256)
+
+
+def test_coco_stuff_ids():
+    card = load_card("coco-stuff")
+    ids = card.raw_ids()
+    assert ids == list(range(182)) + [255]
+    names = card.class_names()
+    assert names[0] == "person" and names[181] == "wood" and names[182] == "unlabeled"
+    assert card.segmenter_lut()[182] == 255 and card.num_classes == 183
+    assert card.splits["val"] == 5000
+
+
+def test_import_bench_data_is_cheap():
+    code = "import sys, bench.data; print(int('torch' in sys.modules), int('numpy' in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["0", "0"]
