@@ -84,7 +84,7 @@ class Generator(ABC):
         from bench.weights import sha256_file
 
         return {
-            "class": f"{type(self).__module__}:{type(self).__qualname__}",
+            "adapter": f"{type(self).__module__}:{type(self).__qualname__}",
             "config": self.config,
             "checkpoint": self.checkpoint,
             "checkpoint_sha256": sha256_file(self.checkpoint) if self.checkpoint else None,

@@ -48,7 +48,41 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--inception-weights", help="explicit path of the FID Inception file (default: resolver)")
     e.add_argument("--out", default="bench-eval.json", help="result JSON (written atomically; default %(default)s)")
 
-    sub.add_parser("ls", help="list metrics and known weight files")
+    r = sub.add_parser("run", help="generate a dataset split with a method, evaluate it, write a result record")
+    r.add_argument("--method", required=True, help="registered name, entry point, or package.module:Class")
+    r.add_argument("--dataset", default="synthetic-streets")
+    r.add_argument("--root", help="folder holding the dataset (see datasets/<name>/README.md)")
+    r.add_argument("--split", help="default: the card's evaluation split")
+    r.add_argument("--resolution", help="HxW (default: the card's evaluation resolution)")
+    r.add_argument("--config", help="method config, e.g. mini or paper")
+    src = r.add_mutually_exclusive_group()
+    src.add_argument("--checkpoint", help="generator weights (a plain state dict, loaded with weights_only=True)")
+    src.add_argument("--train", action="store_true", help="train the method on the train split first")
+    r.add_argument("--train-steps", type=int, help="training steps (default: the config's)")
+    r.add_argument("--samples-per-label", type=int, default=1, help="samples per label map (>= 2 gives diversity)")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    r.add_argument("--batch-size", type=int, default=8)
+    r.add_argument("--metrics", type=_metrics_arg, help="subset of metrics (default: all that apply)")
+    r.add_argument("--segmenter", help="segmenter for mIoU (default: the dataset protocol's, when available)")
+    r.add_argument("--limit", type=int, help="only the first N label maps (recorded; for quick looks)")
+    r.add_argument("--out", help="run directory (default: bench-runs/<method>-<config>-<dataset>-<split>-<run id>)")
+    r.add_argument("--results", help="leaderboard folder to write the record into (default: the checkout's leaderboard/)")
+
+    c = sub.add_parser("check-adapter", help="conformance report for a generator adapter")
+    c.add_argument("method")
+    c.add_argument("--dataset", default="synthetic-streets")
+    c.add_argument("--root")
+    c.add_argument("--config")
+    c.add_argument("--checkpoint")
+    c.add_argument("--device", default="auto")
+    c.add_argument("--batch-size", type=int, default=4)
+
+    lb = sub.add_parser("leaderboard", help="regenerate the markdown tables in leaderboard/ from the records")
+    lb.add_argument("--check", action="store_true", help="exit 1 when the committed markdown is stale")
+    lb.add_argument("--dir", help="leaderboard folder (default: the checkout's leaderboard/)")
+
+    sub.add_parser("ls", help="list methods, datasets, metrics and known weight files")
     wp = sub.add_parser("weights", help="show where each known weight file resolves (no download)")
     wp.add_argument("--download", action="store_true", help="download missing files (sha256-checked)")
     add_data_parser(sub)
@@ -95,10 +129,74 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from bench.runner import RunSpec, run
+
+    rec = run(RunSpec(
+        method=args.method, dataset=args.dataset, root=args.root, split=args.split, resolution=args.resolution,
+        config=args.config, checkpoint=args.checkpoint, train=args.train, train_steps=args.train_steps,
+        samples_per_label=args.samples_per_label, seed=args.seed, device=_device(args.device),
+        batch_size=args.batch_size, out=args.out, results=args.results, segmenter=args.segmenter,
+        metrics=args.metrics, limit=args.limit,
+    ))
+    print(f"{rec['method']['name']} ({rec['method']['config'] or 'default'}) on {rec['dataset']['card']} "
+          f"{rec['dataset']['split']}, protocol {rec['fingerprint']}")
+    width = max(map(len, [*rec["metrics"], *rec["unavailable"], "metric"]))
+    for k, v in rec["metrics"].items():
+        print(f"  {k:<{width}}  {_fmt(v)}")
+    for k, why in rec["unavailable"].items():
+        print(f"  {k:<{width}}  unavailable: {why}")
+    print(f"wrote {rec['_path']}")
+    return 0
+
+
+def cmd_check_adapter(args: argparse.Namespace) -> int:
+    from bench.adapter import get_method, sample_seed
+    from bench.conformance import run_checks
+    from bench.data import get_dataset
+    from bench.runner import _dataset_info
+
+    cls = get_method(args.method)
+    ds = get_dataset(args.dataset, args.root)
+    gen = cls(_dataset_info(ds), device=_device(args.device), checkpoint=args.checkpoint, config=args.config)
+    batch = next(iter(ds.loader(batch_size=args.batch_size)))
+    if not getattr(cls, "needs_image", False):
+        batch.pop("image")
+    keys = [ds.samples[i].key for i in range(len(batch["path"]))]
+    checks = run_checks(gen, batch, [sample_seed(0, k, 0) for k in keys])
+    for c in checks:
+        print(f"{'PASS' if c.ok else 'FAIL'}  {c.name}: {c.message}")
+    failed = [c for c in checks if not c.ok]
+    print(f"{args.method}: {'conforms' if not failed else f'{len(failed)} check(s) failed'}")
+    return 1 if failed else 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bench.leaderboard import write
+    from bench.results import leaderboard_dir
+
+    folder = Path(args.dir) if args.dir else leaderboard_dir()
+    changed = write(folder, check=args.check)
+    if args.check:
+        if changed:
+            print(f"stale: {', '.join(changed)} (run 'bench leaderboard' and commit)", file=sys.stderr)
+            return 1
+        print("leaderboard is current")
+        return 0
+    print(f"wrote {', '.join(changed)}" if changed else "leaderboard already current")
+    return 0
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
     from bench import weights
+    from bench.adapter import method_names
+    from bench.data import DATASETS
     from bench.evaluate import ALL_METRICS
 
+    print("methods: " + ", ".join(method_names()))
+    print("datasets: " + ", ".join(DATASETS.names()))
     print("metrics: " + ", ".join(ALL_METRICS))
     print("weights:")
     for name, wf in sorted(weights.REGISTRY.items()):
@@ -121,7 +219,8 @@ def cmd_weights(args: argparse.Namespace) -> int:
     return status
 
 
-COMMANDS = {"eval": cmd_eval, "ls": cmd_ls, "weights": cmd_weights, "data": cmd_data}
+COMMANDS = {"eval": cmd_eval, "run": cmd_run, "check-adapter": cmd_check_adapter, "leaderboard": cmd_leaderboard,
+            "ls": cmd_ls, "weights": cmd_weights, "data": cmd_data}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

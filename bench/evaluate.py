@@ -53,7 +53,7 @@ class EvalOptions:
     is_weights: str | None = None
     lpips_weights: str | None = None
     progress: bool | None = None  # None: a bar when stderr is a terminal
-    extra: dict[str, Any] = field(default_factory=dict)
+    protocol_fields: dict[str, Any] = field(default_factory=dict)  # e.g. dataset card id, split (bench run)
 
 
 @dataclass
@@ -283,6 +283,8 @@ def evaluate_folders(
         ignore_index=opts.ignore_index,
         metric_versions=tuple(sorted((m, "1") for m in wanted)),
     )
+    if opts.protocol_fields:
+        protocol = dataclasses.replace(protocol, **opts.protocol_fields)
 
     # Real features: from the cache, or computed during the passes below.
     real_feats: np.ndarray | None = None

@@ -1,0 +1,103 @@
+"""Adapter conformance: what `bench check-adapter` reports and what `bench run` enforces on every batch."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from bench.errors import BenchError
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    message: str
+
+
+def output_problem(out: Any, batch_size: int, resolution: tuple[int, int]) -> str | None:
+    """Why ``out`` is not a uint8 [B,3,H,W] tensor of this batch, or None when it is."""
+    import torch
+
+    if not isinstance(out, torch.Tensor):
+        return f"returned {type(out).__name__}, expected a torch.Tensor"
+    if out.dtype.is_floating_point:
+        if torch.isnan(out).any():
+            return f"returned {out.dtype} with NaN values, expected uint8"
+        if out.numel() and (out.min() < 0 or out.max() > 255):
+            return (f"returned {out.dtype} with values in [{float(out.min()):.3g}, {float(out.max()):.3g}], "
+                    "expected uint8 in 0..255")
+        return f"returned {out.dtype}, expected uint8 (convert with bench.adapter.to_uint8)"
+    if out.dtype != torch.uint8:
+        return f"returned dtype {out.dtype}, expected uint8"
+    expected = (batch_size, 3, *resolution)
+    if tuple(out.shape) != expected:
+        return f"returned shape {list(out.shape)}, expected {list(expected)}"
+    return None
+
+
+def check_output(method: str, out: Any, batch_size: int, resolution: tuple[int, int]) -> Any:
+    problem = output_problem(out, batch_size, resolution)
+    if problem:
+        raise BenchError(f"method '{method}' {problem}")
+    return out
+
+
+def _slice(batch: dict[str, Any], idx: Sequence[int]) -> dict[str, Any]:
+    return {k: (v[list(idx)] if hasattr(v, "shape") else [v[i] for i in idx]) for k, v in batch.items()}
+
+
+def run_checks(gen: Any, batch: dict[str, Any], seeds: Sequence[int], *, full: bool = True) -> list[Check]:
+    """Shape/dtype/range, same seeds -> same output, different seeds -> different output (multimodal),
+    batch-size independence and speed. ``full=False`` runs only the checks ``bench run`` needs."""
+    import torch
+
+    res = tuple(batch["label"].shape[-2:])
+    b = batch["label"].shape[0]
+    checks: list[Check] = []
+
+    def safe(fn) -> tuple[Any, str | None]:
+        try:
+            return fn(), None
+        except BenchError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any adapter failure is reported, not a traceback
+            return None, f"raised {type(exc).__name__}: {exc}"
+
+    t = time.perf_counter()
+    out, err = safe(lambda: gen.generate(batch, seeds=list(seeds)))
+    dt = time.perf_counter() - t
+    problem = err or output_problem(out, b, res)
+    checks.append(Check("output", problem is None,
+                        problem or f"uint8 {list(out.shape)} in {int(out.min())}..{int(out.max())}"))
+    if problem:
+        return checks
+    again, err = safe(lambda: gen.generate(batch, seeds=list(seeds)))
+    same = err is None and output_problem(again, b, res) is None and torch.equal(out, again)
+    checks.append(Check("same seeds give the same images", same,
+                        "identical" if same else (err or "two calls with the same seeds returned different images "
+                                                  "(seed every random draw from the seeds argument)")))
+    if not full:
+        return checks
+    if getattr(gen, "multimodal", False):
+        other, err = safe(lambda: gen.generate(batch, seeds=[s + 1 for s in seeds]))
+        differs = err is None and output_problem(other, b, res) is None and not torch.equal(out, other)
+        checks.append(Check("different seeds give different images (multimodal)", differs,
+                            "differ" if differs else (err or "the method claims multimodal=True but other seeds "
+                                                      "gave the same images")))
+    singles = []
+    for i in range(b):
+        one, err = safe(lambda: gen.generate(_slice(batch, [i]), seeds=[seeds[i]]))
+        if err or output_problem(one, 1, res):
+            singles = None
+            break
+        singles.append(one)
+    indep = singles is not None and torch.equal(torch.cat(singles), out)
+    diff = "" if indep or singles is None else f" (max |difference| {int((torch.cat(singles).int() - out.int()).abs().max())})"
+    checks.append(Check("batch-size independence", indep,
+                        "batch of %d == %d batches of 1" % (b, b) if indep else
+                        "sample i must depend only on its own inputs and seeds[i]; batch of %d != batches of 1%s"
+                        % (b, diff)))
+    checks.append(Check("speed", True, f"{b / dt:.1f} images/s at batch {b} on {getattr(gen, 'device', 'cpu')}"))
+    return checks

@@ -1,0 +1,266 @@
+"""The harness: adapters, `bench run`, resume after kills, records, concurrent runs, the leaderboard."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench.adapter import Generator
+from bench.cli import main
+
+LIMIT = "24"  # label maps per run: enough for stable FID ordering, small enough for CI
+
+
+def run_cli(tmp_path, *args):
+    return main(["run", "--dataset", "synthetic-streets", "--limit", LIMIT, "--results", str(tmp_path / "lb"), *args])
+
+
+def records(tmp_path):
+    return {p.name: json.loads(p.read_text()) for p in sorted((tmp_path / "lb" / "results").glob("*/*.json"))}
+
+
+# --- adapters that break the contract, used by name as test_harness:Class ---------------------------------
+
+class WrongShape(Generator):
+    def generate(self, batch, *, seeds):
+        return torch.zeros((len(seeds), 3, 32, 32), dtype=torch.uint8)
+
+
+class FloatOutput(Generator):
+    def generate(self, batch, *, seeds):
+        return torch.rand((len(seeds), 3, *self.info.resolution))
+
+
+class NaNOutput(Generator):
+    def generate(self, batch, *, seeds):
+        return torch.full((len(seeds), 3, *self.info.resolution), float("nan"))
+
+
+class OutOfRange(Generator):
+    def generate(self, batch, *, seeds):
+        return torch.full((len(seeds), 3, *self.info.resolution), 300.0)
+
+
+class Unseeded(Generator):
+    def generate(self, batch, *, seeds):
+        return torch.randint(0, 256, (len(seeds), 3, *self.info.resolution), dtype=torch.uint8)
+
+
+class BatchDependent(Generator):
+    multimodal = True
+
+    def generate(self, batch, *, seeds):
+        g = torch.Generator().manual_seed(int(seeds[0]))  # one draw for the whole batch: depends on batching
+        return torch.randint(0, 256, (len(seeds), 3, *self.info.resolution), dtype=torch.uint8, generator=g)
+
+
+@pytest.mark.parametrize("cls, needle", [
+    ("WrongShape", "returned shape [4, 3, 32, 32], expected [4, 3, 64, 64]"),
+    ("FloatOutput", "returned torch.float32, expected uint8"),
+    ("NaNOutput", "with NaN values"),
+    ("OutOfRange", "values in [300, 300]"),
+    ("Unseeded", "two calls with the same seeds returned different images"),
+    ("BatchDependent", "batch of 4 != batches of 1"),
+])
+def test_check_adapter_reports_each_failure(capsys, cls, needle):
+    assert main(["check-adapter", f"test_harness:{cls}"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and needle in out, out
+
+
+@pytest.mark.parametrize("cls, needle", [
+    ("WrongShape", "returned shape [2, 3, 32, 32], expected [2, 3, 64, 64]"),
+    ("FloatOutput", "expected uint8"),
+    ("NaNOutput", "NaN"),
+    ("OutOfRange", "values in [300, 300]"),
+    ("Unseeded", "same seeds give the same images"),
+])
+def test_bench_run_refuses_a_nonconforming_adapter(capsys, tmp_path, cls, needle):
+    assert run_cli(tmp_path, "--method", f"test_harness:{cls}", "--out", str(tmp_path / "run")) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "lb" / "results").exists()
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["run", "--method", "oracel"], "unknown method 'oracel'; did you mean 'oracle'?"),
+    (["run", "--method", "oracle", "--dataset", "cityscape"], "unknown dataset 'cityscape'; did you mean 'cityscapes'?"),
+    (["run", "--method", "oracle", "--sampels-per-label", "2"], "unrecognized arguments: --sampels-per-label"),
+    (["check-adapter", "nope.module:Gen"], "cannot import module 'nope.module'"),
+])
+def test_unknown_names_and_options_give_one_line(capsys, argv, needle):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1, err
+
+
+class ArbitraryObject:
+    """Unpickling this would run arbitrary code paths: weights_only=True must refuse it."""
+
+
+def test_a_checkpoint_that_is_not_a_plain_state_dict_is_refused(capsys, tmp_path):
+    from bench.adapter import load_state_dict
+    from bench.errors import BenchError
+
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"w": torch.zeros(2), "cfg": ArbitraryObject()}, pickled)
+    truncated = tmp_path / "truncated.pt"
+    torch.save({"w": torch.zeros(1000)}, truncated)
+    truncated.write_bytes(truncated.read_bytes()[:300])
+    with pytest.raises(BenchError, match="not a plain state dict"):
+        load_state_dict(pickled)
+    with pytest.raises(BenchError, match="truncated or not a torch file"):
+        load_state_dict(truncated)
+    nested = tmp_path / "list.pt"
+    torch.save([torch.zeros(1)], nested)
+    with pytest.raises(BenchError, match="does not hold a state dict of tensors"):
+        load_state_dict(nested)
+
+
+# --- runs ---------------------------------------------------------------------------------------------------
+
+def test_oracle_and_baseline_rows(tmp_path, capsys):
+    assert run_cli(tmp_path, "--method", "oracle", "--out", str(tmp_path / "oracle")) == 0
+    assert run_cli(tmp_path, "--method", "label-colouring", "--out", str(tmp_path / "base")) == 0
+    recs = {r["method"]["name"]: r for r in records(tmp_path).values()}
+    oracle, base = recs["oracle"]["metrics"], recs["label-colouring"]["metrics"]
+    assert abs(oracle["fid"]) < 1e-6
+    lower_better, higher_better = ["fid", "kid"], ["psnr", "ssim", "miou", "pixel_acc"]
+    for m in lower_better:
+        assert base[m] > oracle[m] + 1e-3, m
+    for m in higher_better:
+        if m in oracle:
+            assert base[m] < oracle[m] - 1e-3, m
+    rec = recs["oracle"]
+    assert rec["fingerprint"] == recs["label-colouring"]["fingerprint"]
+    assert rec["dataset"]["card"] == "synthetic-streets@1" and rec["n_real"] == int(LIMIT)
+    assert rec["protocol"]["dataset"] == "synthetic-streets@1" and rec["versions"]["torch"]
+    assert (tmp_path / "lb" / "results" / "synthetic-streets" / rec["grid"]).is_file()
+    # both rows in the regenerated leaderboard, and --check is then clean
+    (tmp_path / "lb" / "reported.csv").write_text(Path("leaderboard/reported.csv").read_text()
+                                                  if Path("leaderboard/reported.csv").exists() else
+                                                  (Path(__file__).parents[1] / "leaderboard/reported.csv").read_text())
+    assert main(["leaderboard", "--dir", str(tmp_path / "lb")]) == 0
+    table = (tmp_path / "lb" / "synthetic-streets.md").read_text()
+    assert "| oracle |" in table and "| label-colouring |" in table
+    assert main(["leaderboard", "--dir", str(tmp_path / "lb"), "--check"]) == 0
+    (tmp_path / "lb" / "synthetic-streets.md").write_text(table + "edited\n")
+    assert main(["leaderboard", "--dir", str(tmp_path / "lb"), "--check"]) == 1
+
+
+def _bench(tmp_path, out, *extra, env_extra=None, preamble=""):
+    """A `bench run` in a fresh process; ``preamble`` is Python run before the CLI (fault injection)."""
+    code = preamble + "\nimport sys\nfrom bench.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    env = dict(os.environ, **(env_extra or {}))
+    return subprocess.Popen(
+        [sys.executable, "-c", code, "run", "--method", "label-colouring", "--dataset", "synthetic-streets",
+         "--limit", "12", "--samples-per-label", "2", "--metrics", "fid,psnr,msssim_diversity",
+         "--results", str(tmp_path / "lb"), "--out", str(out), *extra],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parent)
+
+
+CRASH_AFTER_PNGS = """
+import os, bench.runner as r
+_orig, _n = r._atomic_png, [0]
+def crash(path, array, mode=None):
+    _n[0] += 1
+    if _n[0] == 7:  # die half-way through writing a sample, like kill -9 would
+        path.parent.mkdir(parents=True, exist_ok=True)
+        open(path.parent / ('.' + path.name + '.x.tmp'), 'wb').write(b'partial')
+        os._exit(137)
+    _orig(path, array, mode)
+r._atomic_png = crash
+"""
+CRASH_IN_EVALUATION = """
+import os, bench.features as f
+_orig, _n = f.InceptionFeatures.__call__, [0]
+def crash(self, x):
+    _n[0] += 1
+    if _n[0] == 3:
+        os._exit(137)
+    return _orig(self, x)
+f.InceptionFeatures.__call__ = crash
+"""
+CRASH_WRITING_RECORD = """
+import os, bench.evaluate as e
+_orig = e.atomic_write_bytes
+def crash(path, data):
+    if path.suffix == '.json' and 'results' in path.parts:
+        tmp = path.parent / ('.' + path.name + '.x.tmp')
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data[: len(data) // 2])
+        os._exit(137)
+    _orig(path, data)
+e.atomic_write_bytes = crash
+"""
+
+
+def _partials(root: Path):
+    return sorted(p for p in root.rglob("*") if p.name.endswith(".tmp"))
+
+
+def test_resume_after_kills_gives_the_uninterrupted_result(tmp_path):
+    ref = _bench(tmp_path, tmp_path / "reference")
+    assert ref.wait(timeout=600) == 0, ref.stderr.read()
+    expected = {n: r for n, r in records(tmp_path).items()}
+    (rec_name, reference), = expected.items()
+
+    for i, preamble in enumerate([CRASH_AFTER_PNGS, CRASH_IN_EVALUATION, CRASH_WRITING_RECORD]):
+        lb = tmp_path / "lb" / "results" / "synthetic-streets"
+        for f in lb.glob("*"):
+            f.unlink()
+        out = tmp_path / f"run{i}"
+        p = _bench(tmp_path, out, preamble=preamble)
+        assert p.wait(timeout=600) == 137, p.stderr.read()
+        assert not (lb / rec_name).exists()
+        q = _bench(tmp_path, out)
+        assert q.wait(timeout=600) == 0, q.stderr.read()
+        got = json.loads((lb / rec_name).read_text())
+        assert got["metrics"] == reference["metrics"], (i, got["metrics"], reference["metrics"])
+        assert got["run_id"] == reference["run_id"]
+        assert _partials(out) == [] and _partials(tmp_path / "lb") == []
+
+    # A real SIGKILL in the middle of generation.
+    out = tmp_path / "sigkill"
+    p = _bench(tmp_path, out, "--batch-size", "2")
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list((out / "fake").rglob("*.png"))) < 6:
+        time.sleep(0.05)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    done_before = {f: f.stat().st_mtime_ns for f in (out / "fake").rglob("*.png")}
+    q = _bench(tmp_path, out)
+    assert q.wait(timeout=600) == 0, q.stderr.read()
+    assert json.loads((tmp_path / "lb" / "results" / "synthetic-streets" / rec_name).read_text())["metrics"] == reference["metrics"]
+    assert all(f.stat().st_mtime_ns == t for f, t in done_before.items()), "finished samples were regenerated"
+    assert _partials(out) == []
+
+
+def test_two_runs_into_one_results_folder_at_once_both_end_intact(tmp_path):
+    a = _bench(tmp_path, tmp_path / "a")
+    b = _bench(tmp_path, tmp_path / "b", "--seed", "1")
+    assert a.wait(timeout=600) == 0, a.stderr.read()
+    assert b.wait(timeout=600) == 0, b.stderr.read()
+    recs = records(tmp_path)
+    assert sorted(r["seeds"]["run"] for r in recs.values()) == [0, 1]
+    assert all(r["metrics"]["fid"] > 0 for r in recs.values())
+
+
+def test_a_run_directory_in_use_is_refused(tmp_path):
+    from bench.errors import BenchError
+    from bench.runner import _RunLock
+
+    lock = _RunLock(tmp_path / "run")
+    try:
+        with pytest.raises(BenchError, match="in use by another bench run"):
+            _RunLock(tmp_path / "run")
+    finally:
+        lock.release()
