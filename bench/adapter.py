@@ -124,7 +124,7 @@ def method_names() -> list[str]:
 def _load_builtins() -> None:
     import bench.methods  # noqa: F401 - registers the built-in methods
     try:
-        import reference_models  # noqa: F401 - registers the reference GANs when present
+        import reference_models.registered  # noqa: F401 - registers the reference GANs when present
     except ImportError:
         pass
 

@@ -11,6 +11,7 @@ from typing import Sequence
 from bench import __version__
 from bench.data.cli import add_data_parser, cmd_data
 from bench.errors import BenchError
+from reference_models.cli import add_train_parser, cmd_train
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     wp = sub.add_parser("weights", help="show where each known weight file resolves (no download)")
     wp.add_argument("--download", action="store_true", help="download missing files (sha256-checked)")
     add_data_parser(sub)
+    add_train_parser(sub)
     return p
 
 
@@ -220,7 +222,7 @@ def cmd_weights(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"eval": cmd_eval, "run": cmd_run, "check-adapter": cmd_check_adapter, "leaderboard": cmd_leaderboard,
-            "ls": cmd_ls, "weights": cmd_weights, "data": cmd_data}
+            "ls": cmd_ls, "weights": cmd_weights, "data": cmd_data, "train": cmd_train}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,333 @@
+"""Pieces every reference model shares: label encoding, instance edges, seeding, strict checkpoint loading, and the
+``ReferenceGenerator`` adapter base class that the three methods subclass.
+
+Conventions (the same as NVlabs/SPADE and NVIDIA/pix2pixHD):
+  * the generator input is a one-hot map of ``num_classes`` channels, plus one "don't care" channel when the
+    dataset has an ignore index (config ``dontcare``; ids outside 0..num_classes-1 go there, SPADE's
+    ``contain_dontcare_label``), plus one instance-boundary channel (``instance_edges``) when enabled;
+  * images are float in [-1, 1]; ``bench.adapter.to_uint8`` turns them into uint8;
+  * a generator checkpoint is a plain state dict of tensors, with a few ``_meta.*`` entries (uint8 / int64
+    tensors) naming the method, config and label channels so that a mismatch is reported in one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from typing import Any, Iterator, Sequence
+
+import torch
+import torch.nn as nn
+
+from bench.adapter import DatasetInfo, Generator, load_state_dict, to_uint8
+from bench.errors import BenchError
+
+META_PREFIX = "_meta."
+
+
+# ----------------------------------------------------------------------------- label / instance encoding
+
+def semantic_channels(num_classes: int, dontcare: bool, instance: bool) -> int:
+    return num_classes + int(dontcare) + int(instance)
+
+
+def one_hot(label: torch.Tensor, num_classes: int, dontcare: bool) -> torch.Tensor:
+    """int [B,1,H,W] -> float [B, num_classes (+1), H, W]. Ids outside 0..num_classes-1 (the ignore index) go to
+    the extra "don't care" channel when ``dontcare``, else to an all-zero vector."""
+    lab = label.long()
+    valid = (lab >= 0) & (lab < num_classes)
+    n = num_classes + int(dontcare)
+    idx = torch.where(valid, lab, torch.full_like(lab, num_classes if dontcare else 0))
+    out = torch.zeros((lab.shape[0], n, *lab.shape[2:]), dtype=torch.float32, device=lab.device)
+    out.scatter_(1, idx, 1.0)
+    if not dontcare:
+        out = out * valid.to(out.dtype)
+    return out
+
+
+def instance_edges(inst: torch.Tensor) -> torch.Tensor:
+    """Boundary map of an instance-id map [B,1,H,W]: 1 where a 4-neighbour has another id (SPADE ``get_edges``)."""
+    t = inst
+    edge = torch.zeros(t.shape, dtype=torch.bool, device=t.device)
+    dh = t[:, :, :, 1:] != t[:, :, :, :-1]
+    dv = t[:, :, 1:, :] != t[:, :, :-1, :]
+    edge[:, :, :, 1:] |= dh
+    edge[:, :, :, :-1] |= dh
+    edge[:, :, 1:, :] |= dv
+    edge[:, :, :-1, :] |= dv
+    return edge.float()
+
+
+def palette_image(label: torch.Tensor, palette: Sequence[Sequence[int]], num_classes: int) -> torch.Tensor:
+    """The label map painted with the card's colours, in [-1, 1] (pix2pix's original 3-channel input)."""
+    table = torch.zeros((max(num_classes, 1) + 1, 3), dtype=torch.float32)
+    for i, rgb in enumerate(list(palette)[:num_classes]):
+        table[i] = torch.tensor([float(c) for c in rgb])
+    lab = label[:, 0].long()
+    lab = torch.where((lab >= 0) & (lab < num_classes), lab, torch.full_like(lab, num_classes))
+    img = table.to(lab.device)[lab].permute(0, 3, 1, 2)
+    return img / 127.5 - 1.0
+
+
+def image_to_float(image: torch.Tensor) -> torch.Tensor:
+    """uint8 [B,3,H,W] -> float [-1, 1]."""
+    return image.float() / 127.5 - 1.0
+
+
+# ----------------------------------------------------------------------------- seeding
+
+def mix_seed(*parts: int) -> int:
+    """A 63-bit seed from integers (stable across processes and machines)."""
+    h = hashlib.sha256("/".join(str(int(p)) for p in parts).encode()).digest()
+    return int.from_bytes(h[:8], "little") & ((1 << 63) - 1)
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: torch.device | None = None) -> Iterator[None]:
+    """Run a block with the global torch RNG (CPU and the current CUDA device) seeded, restoring it afterwards."""
+    devices = []
+    if device is not None and device.type == "cuda":
+        devices = [device.index if device.index is not None else torch.cuda.current_device()]
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+def atomic_save(obj: Any, path: str | os.PathLike[str]) -> str:
+    """``torch.save`` to a temp file in the same folder, fsync, then rename into place."""
+    path = os.fspath(path)
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    path = os.fspath(path)
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def str_tensor(s: str) -> torch.Tensor:
+    return torch.tensor(list(s.encode()), dtype=torch.uint8)
+
+
+def tensor_str(t: torch.Tensor) -> str:
+    return bytes(t.to(torch.uint8).tolist()).decode(errors="replace")
+
+
+def make_meta(method: str, config: str, num_classes: int, semantic_nc: int) -> dict[str, torch.Tensor]:
+    return {
+        META_PREFIX + "method": str_tensor(method),
+        META_PREFIX + "config": str_tensor(config),
+        META_PREFIX + "num_classes": torch.tensor(num_classes, dtype=torch.int64),
+        META_PREFIX + "semantic_nc": torch.tensor(semantic_nc, dtype=torch.int64),
+    }
+
+
+def split_meta(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    meta: dict[str, Any] = {}
+    rest: dict[str, torch.Tensor] = {}
+    for k, v in state.items():
+        if k.startswith(META_PREFIX):
+            name = k[len(META_PREFIX):]
+            meta[name] = tensor_str(v) if v.dtype == torch.uint8 else int(v)
+        else:
+            rest[k] = v
+    return rest, meta
+
+
+def _examples(keys: Sequence[str], n: int = 3) -> str:
+    keys = sorted(keys)
+    return ", ".join(keys[:n]) + (f", ... ({len(keys)} in all)" if len(keys) > n else "")
+
+
+def strict_load(module: nn.Module, state: dict[str, torch.Tensor], what: str,
+                input_keys: Sequence[str] = ()) -> None:
+    """Load ``state`` into ``module`` requiring every key used and every shape equal; one line otherwise.
+
+    ``input_keys`` are the weights whose second dimension is the number of label channels: a mismatch there is
+    reported as a label-count mismatch rather than a shape list.
+    """
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing keys ({_examples(missing)})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected keys ({_examples(unexpected)})")
+        raise BenchError(f"{what}: checkpoint does not match the architecture: " + "; ".join(parts))
+    for k in input_keys:
+        a, b = own.get(k), state.get(k)
+        if (a is not None and b is not None and a.dim() == 4 and b.dim() == 4 and a.shape[0] == b.shape[0]
+                and a.shape[2:] == b.shape[2:] and a.shape[1] != b.shape[1]):
+            raise BenchError(f"{what}: checkpoint expects {b.shape[1]} label channels, the model has "
+                             f"{a.shape[1]} (wrong label count or instance/don't-care setting for this dataset)")
+    bad = [(k, tuple(state[k].shape), tuple(v.shape)) for k, v in own.items() if tuple(state[k].shape) != tuple(v.shape)]
+    if bad:
+        k, got, want = bad[0]
+        raise BenchError(f"{what}: {len(bad)} shape mismatches, first {k}: checkpoint {list(got)} vs model "
+                         f"{list(want)} (a different config or resolution?)")
+    module.load_state_dict(state, strict=True)
+
+
+# ----------------------------------------------------------------------------- the adapter base class
+
+class ReferenceGenerator(Generator):
+    """Adapter shared by the reference GANs: builds the networks from a config, loads checkpoints strictly, generates
+    one sample at a time (so sample i depends only on its inputs and ``seeds[i]``) and trains with the shared trainer.
+
+    Subclasses set ``method_key`` and implement ``build(cfg, info)`` returning a ``GANModel``.
+    """
+
+    method_key: str = ""
+    default_config = "mini"
+
+    def __init__(self, info: DatasetInfo, *, device: str = "cpu", checkpoint: str | None = None,
+                 config: str | None = None) -> None:
+        from reference_models import configs
+
+        super().__init__(info, device=device, checkpoint=checkpoint, config=config or self.default_config)
+        self.cfg = configs.get_config(self.method_key, self.config, info)
+        with seeded(0):  # a fixed initialisation; the trainer re-initialises from its seed (``reinitialize``)
+            self.model = self.build(self.cfg, info)
+        self.model.to(self.device)
+        self.model.eval()
+        self.multimodal = bool(self.model.multimodal)
+        self.needs_instance = bool(self.model.use_instance)
+        if checkpoint:
+            self.load(checkpoint)
+
+    # -- to implement
+    def build(self, cfg: Any, info: DatasetInfo) -> "GANModel":  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def reinitialize(self, seed: int) -> None:
+        """Initial weights drawn from ``seed`` (the authors' init schemes): a training run starts from these."""
+        with seeded(mix_seed(seed, 1234)):
+            fresh = self.build(self.cfg, self.info)
+        self.model.load_state_dict(fresh.state_dict())
+
+    # -- checkpoints
+    def load(self, path: str) -> None:
+        """Load a generator checkpoint (ours, or the authors' release through ``official_keys``), strictly."""
+        from reference_models import official_keys
+
+        state = load_state_dict(path, expect=self.method_key)
+        state, meta = split_meta(state)
+        what = f"{self.method_key} checkpoint {path}"
+        if meta:
+            if meta.get("method") != self.method_key:
+                raise BenchError(f"{what} was trained for method '{meta.get('method')}', not '{self.method_key}'")
+            if meta.get("num_classes") is not None and meta["num_classes"] != self.info.num_classes:
+                raise BenchError(f"{what} was trained with {meta['num_classes']} label classes, the dataset "
+                                 f"'{self.info.name}' has {self.info.num_classes}")
+        else:
+            state = official_keys.to_ours(self.method_key, state, self.model.generator_module())
+        strict_load(self.model.generator_module(), state, what, self.model.input_keys())
+        self.model.after_load()
+
+    def generator_state(self) -> dict[str, torch.Tensor]:
+        state = {k: v.detach().cpu().clone() for k, v in self.model.generator_module().state_dict().items()}
+        state.update(make_meta(self.method_key, str(self.config), self.info.num_classes, self.model.semantic_nc))
+        return state
+
+    # -- generation
+    @torch.no_grad()
+    def generate(self, batch: dict[str, Any], *, seeds: Sequence[int]) -> torch.Tensor:
+        label = batch["label"]
+        inst = batch.get("instance")
+        if inst is None:
+            inst = torch.zeros_like(label)
+        outs = []
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            for i, seed in enumerate(seeds):  # one at a time: exact batch-size independence on every backend
+                with seeded(int(seed), self.device):
+                    x = self.model.generate(label[i:i + 1].to(self.device), inst[i:i + 1].to(self.device), int(seed))
+                outs.append(to_uint8(x))
+        finally:
+            self.model.train(was_training)
+        out = torch.cat(outs)
+        h, w = self.info.resolution
+        if tuple(out.shape[-2:]) != (h, w):
+            raise BenchError(f"{self.method_key}: generated {list(out.shape[-2:])}, expected {[h, w]}")
+        return out
+
+    # -- training
+    def train(self, dataset: Any, *, out_dir: str, seed: int, steps: int | None = None) -> str:
+        from reference_models.trainer import Trainer
+
+        trainer = Trainer(self, dataset, out_dir=out_dir, seed=seed, steps=steps)
+        path = trainer.run()
+        self.checkpoint = path
+        return path
+
+    def provenance(self) -> dict[str, Any]:
+        out = super().provenance()
+        out["method"] = self.method_key
+        out["config_values"] = self.cfg.to_dict()
+        return out
+
+
+class GANModel(nn.Module):
+    """The networks and losses of one method. The trainer calls ``prepare``, ``train_step``; the adapter calls
+    ``generate``. ``G`` (and optionally ``D``, ``E``) are submodules; ``generator_module`` is what is saved for
+    inference."""
+
+    multimodal = False
+    use_instance = False
+    semantic_nc = 0
+
+    def generator_module(self) -> nn.Module:
+        return self.G
+
+    def input_keys(self) -> Sequence[str]:
+        return ()
+
+    def after_load(self) -> None:
+        pass
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def train_step(self, batch: dict[str, Any], opts: dict[str, torch.optim.Optimizer], ctx: Any) -> dict[str, float]:
+        raise NotImplementedError
+
+    def generate(self, label: torch.Tensor, inst: torch.Tensor, seed: int) -> torch.Tensor:
+        raise NotImplementedError
+
+    def monitor_loss(self, batch: dict[str, Any]) -> float:
+        """L1 between generated and real images on a batch, in eval mode (a training-progress check)."""
+        raise NotImplementedError
+
+
+__all__ = ["GANModel", "ReferenceGenerator", "atomic_save", "atomic_write_text", "image_to_float", "instance_edges",
+           "make_meta", "mix_seed", "one_hot", "palette_image", "seeded", "semantic_channels", "split_meta",
+           "strict_load", "to_uint8"]

@@ -1,0 +1,168 @@
+"""Configs of the reference models: one table of defaults per method (the published hyper-parameters) and named
+overrides. Unknown keys raise; defaults live only here.
+
+Names:
+  ``paper``             the published architecture and training settings; for a dataset with a published setup
+                        (``PAPER_DATASETS``), that dataset's (label channels, upsampling layers, generator width)
+  ``paper-<dataset>``   the same, forcing one dataset's setup
+  ``mini``              small widths, 64x64, trains on 2 CPU cores in a few minutes on ``synthetic-streets``
+  ``mini-vae`` (spade)  ``mini`` with the VAE style encoder (multimodal)
+  ``mini-feat`` (pix2pixhd) ``mini`` with the instance-wise feature encoder (multimodal)
+
+Sources (read in the authors' code): pix2pix ``options/{base,train}_options.py`` and ``models/pix2pix_model.py``
+(junyanz/pytorch-CycleGAN-and-pix2pix); pix2pixHD ``options/*.py``, ``scripts/train_*.sh``; SPADE
+``options/*.py``, ``data/{cityscapes,ade20k,coco}_dataset.py``, ``models/networks/*.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.errors import BenchError
+
+# Trainer keys every method has.
+COMMON = {
+    "batch_size": 1,
+    "lr_g": 2e-4,
+    "lr_d": 2e-4,
+    "beta1": 0.5,
+    "beta2": 0.999,
+    "steps": None,          # total optimisation steps (None: from epochs)
+    "epochs": 200,          # used when steps is None: epochs * ceil(N / batch_size)
+    "decay_from": 0.5,      # fraction of the steps after which the lr decays linearly to 0 (1.0: no decay)
+    "flip": True,           # random horizontal flips
+    "save_every": 1000,     # checkpoint every N steps (and at the end)
+    "keep_last": 2,         # checkpoints kept
+    "sample_every": 500,    # sample grid every N steps (0: never)
+    "log_every": 10,
+    "amp": True,            # mixed precision on CUDA (ignored on CPU)
+    "channels_last": True,  # channels-last on CUDA (ignored on CPU)
+    "num_workers": 0,
+    "vgg_weights": None,    # explicit path of vgg19-dcbe5be5.pth (default: the weight resolver)
+    # one extra "don't care" input channel for ids outside 0..num_classes-1. Off: our dataset cards already count
+    # SPADE's don't-care class in num_classes (ADE20K 151, COCO-Stuff 183); ignore-index pixels get a zero vector.
+    "dontcare": False,
+}
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    # Isola et al. 2017: U-Net 256 with dropout, 70x70 PatchGAN, vanilla GAN + 100 L1, Adam 2e-4 (0.5, 0.999),
+    # batch 1, 100 + 100 epochs (linear decay); BatchNorm with test-batch statistics and dropout at test time.
+    "pix2pix": {**COMMON,
+                "input": "onehot",      # "onehot" (semantic maps) or "rgb" (the label map in the card's colours,
+                                        # the 3-channel input of the authors' facades / cityscapes releases)
+                "instance": False,
+                "ngf": 64, "ndf": 64, "num_downs": 8, "norm": "batch", "norm_d": "batch", "dropout": True,
+                "n_layers_d": 3, "gan_mode": "vanilla", "lambda_l1": 100.0, "test_mode": "paper",
+                "epochs": 200, "decay_from": 0.5},
+    # Wang et al. 2018: global generator (4 downsamplings, 9 blocks) [+ local enhancer], 3-scale D (3 layers),
+    # LSGAN, feature matching 10, VGG 10, Adam 2e-4 (0.5, 0.999), batch 1, 100 + 100 epochs.
+    "pix2pixhd": {**COMMON,
+                  "instance": True, "netG": "global", "ngf": 64, "n_downsample_global": 4, "n_blocks_global": 9,
+                  "n_local_enhancers": 1, "n_blocks_local": 3, "norm": "instance",
+                  "ndf": 64, "n_layers_d": 3, "num_d": 3, "gan_mode": "lsgan", "lambda_feat": 10.0,
+                  "lambda_vgg": 10.0, "vgg": True, "features": False, "feat_num": 3, "nef": 16,
+                  "n_downsample_e": 4, "epochs": 200, "decay_from": 0.5},
+    # Park et al. 2019: SPADE residual generator (spectral norm, SPADE(sync)batch 3x3), 2-scale D (4 layers,
+    # spectral instance norm), hinge, feature matching 10, VGG 10, TTUR Adam (G 1e-4, D 4e-4, betas (0, 0.9) as in
+    # the code; the paper states 0.999), 200 epochs with decay from 100 (Cityscapes/ADE20K), VAE optional (KL 0.05).
+    "spade": {**COMMON,
+              "instance": True, "ngf": 64, "nhidden": 128, "num_upsampling_layers": "normal", "norm_g": "spectralspadebatch3x3",
+              "ndf": 64, "n_layers_d": 4, "num_d": 2, "norm_d": "spectralinstance", "gan_mode": "hinge",
+              "lambda_feat": 10.0, "lambda_vgg": 10.0, "vgg": True, "use_vae": False, "z_dim": 256,
+              "lambda_kld": 0.05, "norm_e": "spectralinstance", "batch_size": 32,
+              "lr_g": 1e-4, "lr_d": 4e-4, "beta1": 0.0, "beta2": 0.9, "epochs": 200, "decay_from": 0.5},
+}
+
+# ``mini`` budgets: about 3 minutes each on one free CPU core (measured: pix2pix ~65, pix2pixHD ~26, SPADE ~14
+# training images/s at batch 8, 64x64, torch 2.14, 1 thread).
+MINI_COMMON = {"decay_from": 0.7, "save_every": 200, "sample_every": 200, "log_every": 20, "batch_size": 8}
+
+NAMED: dict[str, dict[str, dict[str, Any]]] = {
+    "pix2pix": {
+        "paper": {},
+        "paper-facades": {"input": "rgb", "instance": False},
+        "paper-cityscapes": {"input": "rgb", "instance": False},
+        "mini": {**MINI_COMMON, "steps": 1200, "ngf": 16, "ndf": 16, "num_downs": 6, "norm": "instance", "norm_d": "instance",
+                 "lr_g": 2e-4, "lr_d": 2e-4},
+    },
+    "pix2pixhd": {
+        "paper": {},
+        # the released label2city_1024p: local enhancer, ngf 32 (test.py --netG local --ngf 32)
+        "paper-cityscapes": {"netG": "local", "ngf": 32, "instance": True},
+        "paper-cityscapes-512": {"netG": "global", "ngf": 64, "instance": True},
+        "mini": {**MINI_COMMON, "steps": 600, "ngf": 16, "n_downsample_global": 3, "n_blocks_global": 3, "ndf": 16, "num_d": 3,
+                 "n_layers_d": 3},
+        "mini-feat": {**MINI_COMMON, "steps": 600, "ngf": 16, "n_downsample_global": 3, "n_blocks_global": 3, "ndf": 16,
+                      "num_d": 3, "n_layers_d": 3, "features": True, "nef": 8, "n_downsample_e": 3},
+    },
+    "spade": {
+        "paper": {},
+        "paper-cityscapes": {"instance": True, "num_upsampling_layers": "more", "batch_size": 16},
+        "paper-ade20k": {"instance": False},
+        "paper-coco-stuff": {"instance": True, "epochs": 100, "decay_from": 1.0},
+        "mini": {**MINI_COMMON, "steps": 400, "ngf": 8, "nhidden": 32, "ndf": 16, "n_layers_d": 3, "num_d": 2,
+                 "lr_g": 2e-4, "lr_d": 4e-4},
+        "mini-vae": {**MINI_COMMON, "steps": 400, "ngf": 8, "nhidden": 32, "ndf": 16, "n_layers_d": 3, "num_d": 2,
+                     "lr_g": 2e-4, "lr_d": 4e-4, "use_vae": True, "z_dim": 64},
+    },
+}
+
+# "paper" resolves to "paper-<dataset>" for these datasets.
+PAPER_DATASETS = {
+    "pix2pix": {"facades": "paper-facades", "cityscapes": "paper-cityscapes"},
+    "pix2pixhd": {"cityscapes": "paper-cityscapes"},
+    "spade": {"cityscapes": "paper-cityscapes", "ade20k": "paper-ade20k", "coco-stuff": "paper-coco-stuff"},
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    method: str
+    name: str
+    values: dict[str, Any] = field(repr=False)
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self.__dict__["values"][key]
+        except KeyError:
+            raise AttributeError(f"{self.__dict__.get('method')} config has no key '{key}'") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "name": self.name, **self.values}
+
+    def replace(self, **overrides: Any) -> "Config":
+        return make_config(self.method, self.name, {**self.values, **overrides}, check_base=False)
+
+
+def make_config(method: str, name: str, values: dict[str, Any], *, check_base: bool = True) -> Config:
+    base = DEFAULTS[method]
+    unknown = sorted(set(values) - set(base))
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], list(base), n=1)
+        raise BenchError(f"{method} config '{name}': unknown key '{unknown[0]}'"
+                         + (f"; did you mean '{close[0]}'?" if close else ""))
+    return Config(method, name, {**base, **values})
+
+
+def config_names(method: str) -> list[str]:
+    if method not in NAMED:
+        raise BenchError(f"unknown reference method '{method}' (known: {', '.join(sorted(NAMED))})")
+    return sorted(NAMED[method])
+
+
+def get_config(method: str, name: str | None = None, info: Any = None, **overrides: Any) -> Config:
+    """The config ``name`` of ``method`` (default ``mini``); ``paper`` picks the dataset's published setup."""
+    names = config_names(method)
+    name = name or "mini"
+    if name == "paper" and info is not None:
+        name = PAPER_DATASETS[method].get(getattr(info, "name", ""), "paper")
+    if name not in NAMED[method]:
+        import difflib
+
+        close = difflib.get_close_matches(name, names, n=1)
+        raise BenchError(f"{method}: unknown config '{name}'" + (f"; did you mean '{close[0]}'?" if close else "")
+                         + f" (known: {', '.join(names)})")
+    return make_config(method, name, {**NAMED[method][name], **overrides})

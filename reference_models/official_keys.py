@@ -1,0 +1,62 @@
+"""Loading the authors' released generators: a documented mapping from their state-dict keys to ours.
+
+Our modules are built layer for layer as the authors' (same attribute names and nesting), so the mapping is the
+identity on names, plus these documented normalisations, applied before a strict load (every key used, every shape
+equal; ``common.strict_load`` reports the first problem in one line):
+
+* ``module.`` prefixes (checkpoints saved from ``nn.DataParallel``) are removed;
+* ``num_batches_tracked`` buffers absent from checkpoints saved by PyTorch < 0.4.1 (pix2pix's BatchNorm, SPADE's
+  SynchronizedBatchNorm) are filled with 0 -- they are not used at inference;
+* running-statistics buffers of ``InstanceNorm2d`` layers, which old PyTorch versions wrote and the authors'
+  pix2pix loader deletes (``__patch_instance_norm_state_dict``), are dropped when our model has no such buffer.
+
+Released files (authors' links; sha256 unknown to us -- the archives are on Google Drive / the authors' servers, so
+``bench.weights`` entries are not registered for them; pass the file path as ``--checkpoint``):
+
+| method | release | our config | file in the archive |
+|---|---|---|---|
+| spade | ``checkpoints.tar.gz`` (NVlabs/SPADE README, Google Drive) | ``paper`` on cityscapes / ade20k / coco-stuff | ``{cityscapes,ade20k,coco}_pretrained/latest_net_G.pth`` |
+| pix2pixhd | ``label2city_1024p`` (NVIDIA/pix2pixHD README) | ``paper-cityscapes`` at 1024x2048 | ``latest_net_G.pth`` |
+| pix2pix | ``facades_label2photo`` (``scripts/download_pix2pix_model.sh``) | ``paper-facades`` | ``latest_net_G.pth`` |
+
+The JSON fixtures in ``tests/fixtures/reference_models/`` list every key and shape of these generators, produced by
+instantiating the authors' own classes (``scripts`` of the tests: see docs/reference_models.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from bench.errors import BenchError
+
+RELEASES = {
+    "spade": {
+        "cityscapes": "https://drive.google.com/file/d/12gvlTbMvUcJewQlSEaZdeb2CdOB-b8kQ (checkpoints.tar.gz: cityscapes_pretrained/latest_net_G.pth)",
+        "ade20k": "same archive: ade20k_pretrained/latest_net_G.pth",
+        "coco-stuff": "same archive: coco_pretrained/latest_net_G.pth",
+    },
+    "pix2pixhd": {"cityscapes": "NVIDIA/pix2pixHD README: label2city_1024p/latest_net_G.pth (Google Drive)"},
+    "pix2pix": {"facades": "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/facades_label2photo.pth"},
+}
+
+
+def to_ours(method: str, state: dict[str, torch.Tensor], module: nn.Module) -> dict[str, Any]:
+    """The authors' state dict of ``method``'s generator, renamed / completed for ``module`` (ours)."""
+    if method not in RELEASES:
+        raise BenchError(f"no official key mapping for method '{method}'")
+    out = {}
+    for k, v in state.items():
+        out[k[len("module."):] if k.startswith("module.") else k] = v
+    own = module.state_dict()
+    for k, v in own.items():
+        if k.endswith("num_batches_tracked") and k not in out and k.rsplit(".", 1)[0] + ".running_mean" in out:
+            out[k] = torch.zeros_like(v)
+    norm_paths = {name for name, m in module.named_modules() if isinstance(m, nn.InstanceNorm2d)}
+    for k in list(out):
+        prefix, _, leaf = k.rpartition(".")
+        if prefix in norm_paths and leaf in ("running_mean", "running_var", "num_batches_tracked") and k not in own:
+            del out[k]
+    return out
