@@ -264,3 +264,43 @@ def test_a_run_directory_in_use_is_refused(tmp_path):
             _RunLock(tmp_path / "run")
     finally:
         lock.release()
+
+
+# --- leaderboard golden files ---------------------------------------------------------------------------------
+
+GOLDEN = Path(__file__).parent / "fixtures" / "leaderboard"
+
+
+def _render_fixture(shuffle: bool = False):
+    import random
+
+    from bench.leaderboard import load_records, load_reported, render
+
+    recs = load_records(GOLDEN / "results")
+    if shuffle:
+        random.Random(0).shuffle(recs)
+    return render(recs, load_reported(GOLDEN / "reported.csv"))
+
+
+def test_leaderboard_is_regenerated_byte_identically_from_the_same_records():
+    files = _render_fixture()
+    assert files == _render_fixture(shuffle=True)
+    if os.environ.get("BENCH_UPDATE_GOLDEN") == "1":  # after an intended format change; review the diff
+        for name, text in files.items():
+            (GOLDEN / "expected" / name).parent.mkdir(parents=True, exist_ok=True)
+            (GOLDEN / "expected" / name).write_text(text)
+    expected = {p.name: p.read_text() for p in (GOLDEN / "expected").glob("*.md")}
+    assert files == expected
+
+
+def test_leaderboard_groups_by_fingerprint_marks_best_and_keeps_reported_apart():
+    md = _render_fixture()["synthetic-streets.md"]
+    assert "measured under 2 different protocols" in md
+    assert md.index("## Protocol `aaaaaaaaaaaa`") < md.index("## Protocol `bbbbbbbbbbbb`")
+    spade = next(line for line in md.splitlines() if line.startswith("| spade | mini | 2 |"))
+    assert "125.50 ± 7.07" in spade  # mean +- sample std over the two seeds
+    oracle = next(line for line in md.splitlines() if line.startswith("| oracle |"))
+    assert oracle.startswith("| oracle | - | 1 | **0.00** |")  # FID -1e-9 is shown as 0.00, never -0.00
+    city = _render_fixture()["cityscapes.md"]
+    assert "| SPADE | paper | 1 | 60.10 | 60.0 | 80.0 | 71.8 | 62.3 | 81.9 |" in city
+    assert "## Reported in papers (their protocols; not ranked)" in city
