@@ -104,6 +104,11 @@ def _device(name: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _short(why: str) -> str:
+    """The table shows the reason; the record keeps the full list of places searched."""
+    return why.split("; looked in")[0] + (" (see the record for where it looked)" if "; looked in" in why else "")
+
+
 def _fmt(v: object) -> str:
     if isinstance(v, float):
         return "nan" if math.isnan(v) else f"{v:.6g}"
@@ -126,7 +131,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for k, v in record["metrics"].items():
         print(f"  {k:<{width}}  {_fmt(v)}")
     for k, why in record["unavailable"].items():
-        print(f"  {k:<{width}}  unavailable: {why}")
+        print(f"  {k:<{width}}  unavailable: {_short(why)}")
     print(f"wrote {args.out}")
     return 0
 
@@ -147,7 +152,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for k, v in rec["metrics"].items():
         print(f"  {k:<{width}}  {_fmt(v)}")
     for k, why in rec["unavailable"].items():
-        print(f"  {k:<{width}}  unavailable: {why}")
+        print(f"  {k:<{width}}  unavailable: {_short(why)}")
     print(f"wrote {rec['_path']}")
     return 0
 

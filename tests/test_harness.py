@@ -304,3 +304,12 @@ def test_leaderboard_groups_by_fingerprint_marks_best_and_keeps_reported_apart()
     city = _render_fixture()["cityscapes.md"]
     assert "| SPADE | paper | 1 | 60.10 | 60.0 | 80.0 | 71.8 | 62.3 | 81.9 |" in city
     assert "## Reported in papers (their protocols; not ranked)" in city
+
+
+def test_the_readme_adapter_example_conforms(tmp_path, monkeypatch, capsys):
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    code = readme.split("# mypkg/gen.py\n")[1].split("```")[0]
+    (tmp_path / "readme_example_pkg.py").write_text(code.replace('"my-gan"', '"readme-example-gan"'))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["check-adapter", "readme_example_pkg:MyGAN"]) == 0
+    assert "conforms" in capsys.readouterr().out
