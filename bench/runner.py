@@ -16,7 +16,6 @@ by every method (their Inception features are then cached too, keyed by content)
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import hashlib
 import io
