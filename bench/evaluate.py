@@ -182,6 +182,7 @@ def evaluate_folders(
     from bench.metrics.lpips import build_lpips, lpips_distance
     from bench.metrics.miou import SegmentationScore
     from bench.metrics.paired import MeanOf, psnr, ssim
+    from bench import weights
 
     opts = opts or EvalOptions()
     t0 = time.perf_counter()
@@ -267,21 +268,23 @@ def evaluate_folders(
     msssim_scales = div.ms_ssim_scales(h, w) if "msssim_diversity" in wanted else None
     protocol = Protocol(
         eval_resolution=(h, w),
-        feature_extractor_sha256=inception.weights.sha256 if inception else "",
+        # Networks are named by the registry's digests, not by what this machine happens to have: a run where
+        # IS or LPIPS is unavailable must get the same fingerprint as one where they are computed.
+        feature_extractor_sha256=weights.INCEPTION_FID.sha256,
         kid_subsets=opts.kid_subsets,
         kid_subset_size=opts.kid_subset_size,
         kid_seed=opts.kid_seed,
         is_seed=opts.is_seed,
-        is_network_sha256=logits_net.weights.sha256 if logits_net else "",
-        lpips_backbone_sha256=weights_used.get("torchvision-alexnet", {}).get("sha256", ""),
+        is_network_sha256=weights.INCEPTION_LOGITS.sha256,
+        lpips_backbone_sha256=weights.ALEXNET.sha256,
         msssim_scales=msssim_scales,
         diversity_pairs=opts.diversity_pairs,
         diversity_seed=opts.diversity_seed,
-        segmenter=opts.segmenter if "miou" in wanted else None,
+        segmenter=opts.segmenter,
         segmenter_sha256=seg_sha,
-        num_classes=num_classes if "miou" in wanted else None,
+        num_classes=num_classes,
         ignore_index=opts.ignore_index,
-        metric_versions=tuple(sorted((m, "1") for m in wanted)),
+        metric_versions=tuple(sorted((m, "1") for m in ALL_METRICS)),
     )
     if opts.protocol_fields:
         protocol = dataclasses.replace(protocol, **opts.protocol_fields)

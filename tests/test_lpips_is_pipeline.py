@@ -49,7 +49,8 @@ def test_lpips_equals_a_direct_lpips_call(folders, tmp_path, monkeypatch):
     with torch.no_grad():
         ref = direct(_load(fake).float() / 127.5 - 1, _load(real).float() / 127.5 - 1).mean().item()
     assert rec["metrics"]["lpips"] == pytest.approx(ref, rel=1e-6)
-    assert rec["protocol"]["lpips_backbone_sha256"] == weights.REGISTRY["torchvision-alexnet"].sha256
+    assert rec["weights"]["torchvision-alexnet"]["sha256"] == weights.REGISTRY["torchvision-alexnet"].sha256
+    assert rec["protocol"]["lpips_backbone_sha256"] == weights.ALEXNET.sha256  # the registry's, not the stand-in's
 
 
 def test_load_backbone_refuses_a_state_dict_missing_keys():
@@ -93,6 +94,10 @@ def test_inception_score_equals_torch_fidelity_on_the_same_weights(folders, tmp_
                                            feature_extractor_weights_path=str(path), save_cpu_ram=True)
     assert rec["metrics"]["is"] == pytest.approx(ref["inception_score_mean"], rel=1e-6)
     assert rec["metrics"]["is"] > 1.0
+    # which metrics a machine can compute does not change the protocol fingerprint
+    monkeypatch.delenv("BENCH_WEIGHTS_DIR")
+    without_is = evaluate_folders(real, fake, opts=EvalOptions(progress=False))
+    assert "is" in without_is["unavailable"] and without_is["fingerprint"] == rec["fingerprint"]
 
 
 def test_missing_is_weights_are_reported_not_fatal_unless_asked_for(folders, tmp_path):
