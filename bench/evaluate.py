@@ -262,7 +262,14 @@ def evaluate_folders(
     num_classes = opts.num_classes
     seg_sha = None
     if "miou" in wanted:
-        segmenter, num_classes, seg_sha = _load_segmenter(opts.segmenter, num_classes)
+        try:
+            segmenter, num_classes, seg_sha = _load_segmenter(opts.segmenter, num_classes)
+        except WeightsUnavailable as exc:
+            drop("miou", str(exc), WeightsUnavailable.exit_code)
+        if segmenter is not None and getattr(segmenter, "weights_sha256", None):
+            weights_used[f"segmenter:{opts.segmenter}"] = {"sha256": segmenter.weights_sha256,
+                                                           "file": str(getattr(segmenter, "weights_path", "")),
+                                                           "source": "bench.segmenters"}
 
     h, w = fakes[0].size[1], fakes[0].size[0]
     msssim_scales = div.ms_ssim_scales(h, w) if "msssim_diversity" in wanted else None
@@ -439,6 +446,8 @@ def evaluate_folders(
         s = seg.compute()
         values["miou"], values["pixel_acc"] = s["miou"], s["pixel_acc"]
         details["per_class_iou"] = s["per_class_iou"]
+        if hasattr(segmenter, "protocol") and hasattr(segmenter.protocol, "as_dict"):
+            details["segmenter_protocol"] = segmenter.protocol.as_dict()
     timings["compute_s"] = time.perf_counter() - t3
     timings["total_s"] = time.perf_counter() - t0
 
@@ -477,11 +486,17 @@ def _label_path(labels_dir, key: str) -> Path:
 
 
 def _load_segmenter(spec: str, num_classes: int | None):
+    """A registered segmenter name (bench.segmenters) or ``package.module:callable`` / class."""
     from bench.registry import import_string
 
-    obj = import_string(spec)
-    if isinstance(obj, type):
-        obj = obj()
+    if ":" not in spec:
+        from bench.segmenters import get_segmenter
+
+        obj = get_segmenter(spec)
+    else:
+        obj = import_string(spec)
+        if isinstance(obj, type):
+            obj = obj()
     if not callable(obj):
         raise BenchError(f"segmenter '{spec}' is not callable")
     n = num_classes if num_classes is not None else getattr(obj, "num_classes", None)

@@ -254,6 +254,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
             segmenter = spec.segmenter or default_segmenter(ds)
             opts = EvalOptions(
                 metrics=spec.metrics, device=spec.device, segmenter=segmenter,
+                # the protocol's subset size: 1000, or N for smaller splits (recorded, no clamping warning)
+                kid_subset_size=min(1000, n),
                 num_classes=ds.segmenter_num_classes if segmenter else None, ignore_index=ds.ignore_index,
                 progress=spec.progress,
                 protocol_fields={"dataset": ds.card.id, "split": ds.split, "image_resize": ds.card.image_resize,
@@ -315,11 +317,9 @@ def _remove_stale_temp_files(run_dir: Path) -> None:
 def default_segmenter(ds: Any) -> str | None:
     """The segmenter the dataset's protocol names, when it is available on this machine (else mIoU is reported
     unavailable)."""
-    try:
-        from bench.segmenters import default_for  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return default_for(ds.card.name)
+    from bench.segmenters import DEFAULT_FOR_DATASET
+
+    return DEFAULT_FOR_DATASET.get(ds.card.name)
 
 
 def make_grid(ds: Any, keys: list[str], fake_path: Any, k_samples: int, rows: int = 4) -> Any:
