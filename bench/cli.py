@@ -201,9 +201,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from bench.adapter import method_names
     from bench.data import DATASETS
     from bench.evaluate import ALL_METRICS
+    from bench.segmenters import names as segmenter_names
 
     print("methods: " + ", ".join(method_names()))
     print("datasets: " + ", ".join(DATASETS.names()))
+    print("segmenters: " + ", ".join(segmenter_names()))
     print("metrics: " + ", ".join(ALL_METRICS))
     print("weights:")
     for name, wf in sorted(weights.REGISTRY.items()):

@@ -31,6 +31,9 @@ class WeightFile:
 
     ``sha256`` is the full hex digest where we know it; where only the 8+ hex prefix that torch hub puts in
     the file name is published, it holds that prefix and verification checks the prefix (``sha256_is_prefix``).
+    An empty ``sha256`` marks a released file whose digest nobody has published and we could not download to pin
+    (e.g. the segmenters' Google-Drive releases): any file of that name is accepted, and the digest of the file
+    actually used is recorded in every result, so results with different files never share a fingerprint.
     """
 
     name: str

@@ -330,6 +330,7 @@ def test_evaluate_contract_via_import_string():
 
     seg, n, sha = _load_segmenter("bench.segmenters.embedded:EmbeddedSegmenter", None)
     assert n == 8 and sha == seg.weights_sha256 and len(sha) == 64
+    assert seg.weights_path.endswith("embedded-synthetic-streets.safetensors")
     out = seg(torch.zeros(2, 3, 64, 64, dtype=torch.uint8))
     assert out.shape == (2, 64, 64) and out.dtype == torch.int64
     d = seg.describe()

@@ -180,10 +180,12 @@ class Segmenter:
 
     protocol: SegmenterProtocol
     weights_sha256: str | None = None  # None: random weights (tests only; never a score)
+    weights_path: str | None = None  # where the weights were read (";"-joined for several files)
 
     def __init__(self, net: "torch.nn.Module", protocol: SegmenterProtocol, *, weights_sha256: str | None,
-                 device: str = "cpu", batch_size: int = 8) -> None:
+                 device: str = "cpu", batch_size: int = 8, weights_path: str | None = None) -> None:
         self.net = net.eval().to(device)
+        self.weights_path = weights_path
         self.protocol = protocol
         self.weights_sha256 = weights_sha256
         self.device = device

@@ -133,8 +133,9 @@ class DeepLabV2COCOStuff(Segmenter):
     def __init__(self, weights: str | None = None, *, pretrained: bool = True, device: str = "cpu",
                  batch_size: int = 4) -> None:
         net = build_deeplabv2_resnet101_msc(PROTOCOL.num_classes)
-        digest = None
+        digest = path = None
         if pretrained:
             path, digest = resolve_weights(WEIGHTS.name, weights)
             load_state_dict_strict(net, load_checkpoint(path), f"{PROTOCOL.name} ({path})")
-        super().__init__(net, PROTOCOL, weights_sha256=digest, device=device, batch_size=batch_size)
+        super().__init__(net, PROTOCOL, weights_sha256=digest, device=device, batch_size=batch_size,
+                         weights_path=path)

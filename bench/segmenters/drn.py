@@ -169,8 +169,9 @@ class DRNCityscapes(Segmenter):
     def __init__(self, weights: str | None = None, *, pretrained: bool = True, device: str = "cpu",
                  batch_size: int = 4) -> None:
         net = build_drn_d_105_seg(PROTOCOL.num_classes)
-        digest = None
+        digest = path = None
         if pretrained:
             path, digest = resolve_weights(WEIGHTS.name, weights)
             load_state_dict_strict(net, load_checkpoint(path), f"{PROTOCOL.name} ({path})")
-        super().__init__(net, PROTOCOL, weights_sha256=digest, device=device, batch_size=batch_size)
+        super().__init__(net, PROTOCOL, weights_sha256=digest, device=device, batch_size=batch_size,
+                         weights_path=path)

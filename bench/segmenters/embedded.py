@@ -157,11 +157,12 @@ class EmbeddedSegmenter(Segmenter):
     def __init__(self, weights: str | None = None, *, pretrained: bool = True, device: str = "cpu",
                  batch_size: int = 64) -> None:
         net = build_net()
-        digest = None
+        digest = path = None
         if pretrained:
             path, digest = resolve_weights(WEIGHTS.name, weights)
             load_state_dict_strict(net, load_safetensors(path), f"{PROTOCOL.name} ({path})")
-        super().__init__(net, PROTOCOL, weights_sha256=digest, device=device, batch_size=batch_size)
+        super().__init__(net, PROTOCOL, weights_sha256=digest, device=device, batch_size=batch_size,
+                         weights_path=path)
 
 
 # ----------------------------------------------------------------------------- training

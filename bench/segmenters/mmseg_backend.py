@@ -200,7 +200,8 @@ class MMSegSegmenter(Segmenter):
         )
         self.config = cfg
         self.config_sha256 = cfg_sha
-        super().__init__(model, protocol, weights_sha256=digest, device=device, batch_size=batch_size)
+        super().__init__(model, protocol, weights_sha256=digest, device=device, batch_size=batch_size,
+                         weights_path=str(checkpoint) if checkpoint is not None else None)
 
     def forward_logits(self, x: Any) -> Any:
         h, w = x.shape[-2:]

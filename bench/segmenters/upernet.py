@@ -225,15 +225,17 @@ class UPerNetADE20K(Segmenter):
         if img_sizes:
             protocol = dataclasses.replace(protocol, test_sizes=tuple(int(x) for x in img_sizes))
         net = build_upernet101(protocol.num_classes)
-        digest = None
+        digest = paths = None
         if pretrained:
-            digests = []
+            digests, paths = [], []
             for part, wf, explicit in zip(("encoder", "decoder"), WEIGHT_FILES[release], (encoder, decoder)):
                 path, d = resolve_weights(wf.name, explicit)
                 load_state_dict_strict(getattr(net, part), load_checkpoint(path), f"{release} {part} ({path})")
                 digests.append(d)
+                paths.append(path)
             digest = combined_sha256(digests)
-        super().__init__(net, protocol, weights_sha256=digest, device=device, batch_size=batch_size)
+        super().__init__(net, protocol, weights_sha256=digest, device=device, batch_size=batch_size,
+                         weights_path=";".join(paths) if paths else None)
 
     def predict_logits(self, images: Any, out_size: tuple[int, int] | None = None) -> Any:
         if not self.protocol.test_sizes:
