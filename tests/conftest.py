@@ -35,6 +35,19 @@ def private_cache(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("BENCH_OFFLINE", raising=False)
 
 
+def shared_samples() -> Path:
+    """../shared/samples (real SPADE COCO-Stuff and ADE20K sample files; provenance in its MANIFEST.sha256 and
+    READMEs): next to the checkout, or $BENCH_SHARED_DIR, or /work/shared where a CI clone lives elsewhere."""
+    import os
+
+    candidates = [Path(os.environ["BENCH_SHARED_DIR"])] if os.environ.get("BENCH_SHARED_DIR") else []
+    candidates += [Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")]
+    for c in candidates:
+        if (c / "samples").is_dir():
+            return c / "samples"
+    return candidates[0] / "samples"
+
+
 def smooth_images(n: int, size: int = 64, seed: int = 0) -> list[np.ndarray]:
     """Deterministic smooth random RGB images (upsampled 8x8 noise): varied but not pure noise."""
     rng = np.random.default_rng(seed)

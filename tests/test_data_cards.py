@@ -14,7 +14,9 @@ from bench.data import DATASETS, get_dataset, load_card, load_manifest, num_clas
 from bench.data.cards import validate_card
 from bench.errors import BenchError
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+from conftest import shared_samples  # noqa: E402 - the tests folder is on sys.path
+
+SAMPLES = shared_samples()
 
 
 def samples_dir() -> Path:

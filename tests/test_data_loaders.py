@@ -11,7 +11,9 @@ from PIL import Image
 from bench.data import collate, get_dataset, load_card
 from bench.errors import BenchError
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+from conftest import shared_samples  # noqa: E402 - the tests folder is on sys.path
+
+SAMPLES = shared_samples()
 COCO = SAMPLES / "spade-coco_stuff" / "datasets" / "coco_stuff"
 ADE = SAMPLES / "ade20k-sceneparsing" / "sampleData"
 

@@ -1,5 +1,6 @@
 """The ``mini`` configs, trained on synthetic-streets for their step budget, beat the label-colouring baseline on
-FID and on the embedded segmenter's mIoU (slow: about 3 minutes per method on one free CPU core)."""
+FID and on the mIoU of the embedded segmenter ``embedded-synthetic-streets`` (slow: up to about 5 minutes per
+method on one free CPU core)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,5 @@ def summary(tmp_path_factory):
 def test_mini_beats_label_colouring(summary, method):
     base, row = summary["label-colouring"], summary[method]
     assert row["fid"] < base["fid"], (row, base)
-    if row.get("miou") is None or base.get("miou") is None:
-        pytest.skip(f"mIoU not measured: {row.get('miou_unavailable') or base.get('miou_unavailable')}")
+    assert row["miou"] is not None and base["miou"] is not None, (row, base)  # the embedded segmenter
     assert row["miou"] > base["miou"], (row, base)
