@@ -109,6 +109,14 @@ def _short(why: str) -> str:
     return why.split("; looked in")[0] + (" (see the record for where it looked)" if "; looked in" in why else "")
 
 
+def _print_metrics(rec: dict) -> None:
+    width = max(map(len, [*rec["metrics"], *rec["unavailable"], "metric"]))
+    for k, v in rec["metrics"].items():
+        print(f"  {k:<{width}}  {_fmt(v)}")
+    for k, why in rec["unavailable"].items():
+        print(f"  {k:<{width}}  unavailable: {_short(why)}")
+
+
 def _fmt(v: object) -> str:
     if isinstance(v, float):
         return "nan" if math.isnan(v) else f"{v:.6g}"
@@ -126,12 +134,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
     record = evaluate_folders(args.real, args.fake, args.labels, opts)
     write_json(args.out, record)
-    width = max(map(len, [*record["metrics"], *record["unavailable"], "metric"]))
     print(f"protocol {record['fingerprint']}  real={record['inputs']['real']['n']}  fake={record['inputs']['fake']['n']}")
-    for k, v in record["metrics"].items():
-        print(f"  {k:<{width}}  {_fmt(v)}")
-    for k, why in record["unavailable"].items():
-        print(f"  {k:<{width}}  unavailable: {_short(why)}")
+    _print_metrics(record)
     print(f"wrote {args.out}")
     return 0
 
@@ -148,11 +152,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     ))
     print(f"{rec['method']['name']} ({rec['method']['config'] or 'default'}) on {rec['dataset']['card']} "
           f"{rec['dataset']['split']}, protocol {rec['fingerprint']}")
-    width = max(map(len, [*rec["metrics"], *rec["unavailable"], "metric"]))
-    for k, v in rec["metrics"].items():
-        print(f"  {k:<{width}}  {_fmt(v)}")
-    for k, why in rec["unavailable"].items():
-        print(f"  {k:<{width}}  unavailable: {_short(why)}")
+    _print_metrics(rec)
     print(f"wrote {rec['_path']}")
     return 0
 
