@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from bench.adapter import DatasetInfo, register_method
 from reference_models.common import GANModel, ReferenceGenerator, image_to_float, instance_edges, one_hot
@@ -36,7 +37,18 @@ class ResnetBlockHD(nn.Module):
         return x + self.conv_block(x)
 
 
-def global_layers(input_nc: int, output_nc: int, ngf: int, n_down: int, n_blocks: int, norm: str) -> list[nn.Module]:
+def up_layer(cin: int, cout: int, upsample: str = "transpose") -> list[nn.Module]:
+    """One 2x upsampling conv: the authors' ``ConvTranspose2d(3, stride 2)`` (``transpose``), or nearest-neighbour
+    resize + reflection-padded 3x3 conv (``nearest``; no checkerboard artefacts, used by ``mini``)."""
+    if upsample == "transpose":
+        return [nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1)]
+    if upsample == "nearest":
+        return [nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3)]
+    raise ValueError(f"pix2pixHD upsample must be 'transpose' or 'nearest', not {upsample!r}")
+
+
+def global_layers(input_nc: int, output_nc: int, ngf: int, n_down: int, n_blocks: int, norm: str,
+                  upsample: str = "transpose") -> list[nn.Module]:
     layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7), norm_2d(norm, ngf), nn.ReLU(True)]
     for i in range(n_down):
         m = 2 ** i
@@ -45,17 +57,16 @@ def global_layers(input_nc: int, output_nc: int, ngf: int, n_down: int, n_blocks
     layers += [ResnetBlockHD(ngf * m, norm) for _ in range(n_blocks)]
     for i in range(n_down):
         m = 2 ** (n_down - i)
-        layers += [nn.ConvTranspose2d(ngf * m, ngf * m // 2, 3, stride=2, padding=1, output_padding=1),
-                   norm_2d(norm, ngf * m // 2), nn.ReLU(True)]
+        layers += [*up_layer(ngf * m, ngf * m // 2, upsample), norm_2d(norm, ngf * m // 2), nn.ReLU(True)]
     layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7), nn.Tanh()]
     return layers
 
 
 class GlobalGenerator(nn.Module):
     def __init__(self, input_nc: int, output_nc: int = 3, ngf: int = 64, n_down: int = 4, n_blocks: int = 9,
-                 norm: str = "instance") -> None:
+                 norm: str = "instance", upsample: str = "transpose") -> None:
         super().__init__()
-        self.model = nn.Sequential(*global_layers(input_nc, output_nc, ngf, n_down, n_blocks, norm))
+        self.model = nn.Sequential(*global_layers(input_nc, output_nc, ngf, n_down, n_blocks, norm, upsample))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -174,8 +185,11 @@ class Pix2PixHDModel(GANModel):
         self.use_features = bool(cfg.features)
         g_in = self.label_nc + (cfg.feat_num if self.use_features else 0)
         if cfg.netG == "global":
-            self.G = GlobalGenerator(g_in, 3, cfg.ngf, cfg.n_downsample_global, cfg.n_blocks_global, cfg.norm)
+            self.G = GlobalGenerator(g_in, 3, cfg.ngf, cfg.n_downsample_global, cfg.n_blocks_global, cfg.norm,
+                                     cfg.upsample)
         elif cfg.netG == "local":
+            if cfg.upsample != "transpose":
+                raise ValueError("pix2pixHD: the local enhancer supports only upsample='transpose'")
             self.G = LocalEnhancer(g_in, 3, cfg.ngf, cfg.n_downsample_global, cfg.n_blocks_global,
                                    cfg.n_local_enhancers, cfg.n_blocks_local, cfg.norm)
         else:
@@ -246,6 +260,10 @@ class Pix2PixHDModel(GANModel):
             g_gan = gan_loss(pred_fake, True, cfg.gan_mode, for_discriminator=False, reduce="sum")
             g_feat = feature_matching(pred_fake, pred_real, cfg.lambda_feat, 4.0 / (cfg.n_layers_d + 1))
             loss_g = g_gan + g_feat
+            g_l1 = None
+            if cfg.lambda_l1:  # not in the paper: a pixel L1 term, off in ``paper`` (see configs.py, ``mini``)
+                g_l1 = F.l1_loss(fake.float(), real) * cfg.lambda_l1
+                loss_g = loss_g + g_l1
             g_vgg = vgg(fake.float(), real) * cfg.lambda_vgg if vgg is not None and vgg.enabled else None
             if g_vgg is not None:
                 loss_g = loss_g + g_vgg
@@ -259,6 +277,8 @@ class Pix2PixHDModel(GANModel):
         out = {"G_GAN": float(g_gan.detach()), "G_Feat": float(g_feat.detach()), "D_real": float(d_real.detach()), "D_fake": float(d_fake.detach())}
         if g_vgg is not None:
             out["G_VGG"] = float(g_vgg.detach())
+        if g_l1 is not None:
+            out["G_L1"] = float(g_l1.detach())
         return out
 
     def generate(self, label: torch.Tensor, inst: torch.Tensor, seed: int) -> torch.Tensor:

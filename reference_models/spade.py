@@ -257,6 +257,10 @@ class SPADEModel(GANModel):
             g_gan = gan_loss(pred_fake, True, cfg.gan_mode, for_discriminator=False)
             g_feat = feature_matching(pred_fake, pred_real, cfg.lambda_feat)
             loss_g = loss_g + g_gan + g_feat
+            if cfg.lambda_l1:  # not in the paper: a pixel L1 term, off in ``paper`` (see configs.py, ``mini``)
+                g_l1 = F.l1_loss(fake.float(), real) * cfg.lambda_l1
+                loss_g = loss_g + g_l1
+                out["G_L1"] = float(g_l1.detach())
             if vgg is not None and vgg.enabled:
                 g_vgg = vgg(fake.float(), real) * cfg.lambda_vgg
                 loss_g = loss_g + g_vgg
