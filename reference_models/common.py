@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
+from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import torch
@@ -98,37 +98,21 @@ def seeded(seed: int, device: torch.device | None = None) -> Iterator[None]:
 # ----------------------------------------------------------------------------- checkpoints
 
 def atomic_save(obj: Any, path: str | os.PathLike[str]) -> str:
-    """``torch.save`` to a temp file in the same folder, fsync, then rename into place."""
-    path = os.fspath(path)
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    """``torch.save`` into memory, then bench's atomic write (temp file, fsync, rename)."""
+    import io
+
+    from bench.evaluate import atomic_write_bytes
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(Path(path), buf.getvalue())
+    return os.fspath(path)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    path = os.fspath(path)
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from bench.evaluate import atomic_write_bytes
+
+    atomic_write_bytes(Path(path), text.encode())
 
 
 def str_tensor(s: str) -> torch.Tensor:
