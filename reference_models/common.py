@@ -289,6 +289,31 @@ class GANModel(nn.Module):
     use_instance = False
     semantic_nc = 0
 
+
+    def _vgg_enabled(self) -> bool:
+        return bool(getattr(self.cfg, "vgg", False) and getattr(self.cfg, "lambda_vgg", 0))  # pix2pix has none
+
+    def vgg(self, device: torch.device):
+        """The VGG perceptual loss (built once), or None when the config turns it off."""
+        from reference_models.losses import VGGLoss
+
+        if not self._vgg_enabled():
+            return None
+        if getattr(self, "_vgg", None) is None:
+            self._vgg = VGGLoss(self.cfg.vgg_weights, device)
+        return self._vgg
+
+    def vgg_status(self) -> str:
+        if not self._vgg_enabled():
+            return "off (config)"
+        return self._vgg.status if getattr(self, "_vgg", None) is not None else "not built"
+
+    def encode(self, label: torch.Tensor, inst: torch.Tensor) -> torch.Tensor:
+        """One-hot label map (plus the don't-care channel) and, when enabled, the instance-edge channel."""
+        x = one_hot(label, self.info.num_classes, self.dontcare)
+        if self.use_instance:
+            x = torch.cat([x, instance_edges(inst)], 1)
+        return x
     def generator_module(self) -> nn.Module:
         return self.G
 

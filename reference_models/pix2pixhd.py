@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from bench.adapter import DatasetInfo, register_method
-from reference_models.common import GANModel, ReferenceGenerator, image_to_float, instance_edges, one_hot
+from reference_models.common import GANModel, ReferenceGenerator, image_to_float
 from reference_models.discriminators import MultiscaleDiscriminatorHD, downsample, norm_2d
 from reference_models.losses import VGGLoss, feature_matching, gan_loss
 
@@ -215,24 +215,6 @@ class Pix2PixHDModel(GANModel):
         if self.use_features:
             return ["G.model.1.weight", "G.model1_1.1.weight"]
         return ["model.1.weight", "model1_1.1.weight"]
-
-    def vgg(self, device: torch.device) -> VGGLoss | None:
-        if not (self.cfg.vgg and self.cfg.lambda_vgg):
-            return None
-        if self._vgg is None:
-            self._vgg = VGGLoss(self.cfg.vgg_weights, device)
-        return self._vgg
-
-    def vgg_status(self) -> str:
-        if not (self.cfg.vgg and self.cfg.lambda_vgg):
-            return "off (config)"
-        return self._vgg.status if self._vgg is not None else "not built"
-
-    def encode(self, label: torch.Tensor, inst: torch.Tensor) -> torch.Tensor:
-        x = one_hot(label, self.info.num_classes, self.dontcare)
-        if self.use_instance:
-            x = torch.cat([x, instance_edges(inst)], 1)
-        return x
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         betas = (self.cfg.beta1, self.cfg.beta2)
