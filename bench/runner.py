@@ -16,7 +16,6 @@ by every method (their Inception features are then cached too, keyed by content)
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import io
 import json
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
+from bench.locks import DirLock
 
 
 @dataclass
@@ -67,23 +67,6 @@ def _atomic_png(path: Path, array: Any, mode: str | None = None) -> None:
 
 def _json_bytes(obj: Any) -> bytes:
     return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
-
-
-class _RunLock:
-    """An exclusive lock on a run directory: two processes never write the same run at once."""
-
-    def __init__(self, run_dir: Path) -> None:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        self.fh = open(run_dir / ".lock", "w")
-        try:
-            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            self.fh.close()
-            raise BenchError(f"run directory {run_dir} is in use by another bench run") from exc
-
-    def release(self) -> None:
-        fcntl.flock(self.fh, fcntl.LOCK_UN)
-        self.fh.close()
 
 
 def export_real(ds: Any, limit: int | None, progress: bool | None) -> tuple[Path, Path, list[str]]:
@@ -178,7 +161,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
     run_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
     safe_name = name.replace(":", "_").replace("/", "_")
     run_dir = Path(spec.out) if spec.out else Path("bench-runs") / f"{safe_name}-{spec.config or 'default'}-{ds.card.name}-{ds.split}-{run_id}"
-    lock = _RunLock(run_dir)
+    lock = DirLock(run_dir, "run directory")
     try:
         _remove_stale_temp_files(run_dir)
         spec_file = run_dir / "run.json"

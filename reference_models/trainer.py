@@ -133,7 +133,9 @@ class Trainer:
         if self.total <= 0:
             raise BenchError(f"training steps must be positive (got {self.total})")
         self.stop_after = stop_after  # testing hook: stop (as if interrupted) after this many steps
+        # None: a bar on a terminal, else one plain line per checkpoint (logs of batch jobs); False: silent
         self.progress = sys.stderr.isatty() if progress is None else progress
+        self.log_lines = progress is None and not self.progress
         self.ckpt_dir = self.out / "checkpoints"
         self.on_cuda = self.device.type == "cuda"
         self.amp = bool(self.cfg.amp and self.on_cuda)
@@ -222,6 +224,16 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> str:
+        """Train to the step budget (resuming from the newest checkpoint); returns the generator's path. Rank 0
+        holds a lock on the training folder, so two trainings never write one folder."""
+        if self.rank != 0:
+            return self._run()
+        from bench.locks import DirLock
+
+        with DirLock(self.out, "training folder"):
+            return self._run()
+
+    def _run(self) -> str:
         model, cfg = self.model, self.cfg
         dist = self.world > 1
         if dist:
@@ -302,6 +314,11 @@ class Trainer:
                 history.append({"step": done, **{k: round(v, 5) for k, v in losses.items()}})
             if done % max(1, int(cfg.save_every)) == 0 or done == self.total:
                 self._save(done, opts, scalers)
+                if self.log_lines and self.rank == 0:
+                    rate = images / max(time.perf_counter() - t0, 1e-9)
+                    print(f"train {self.adapter.method_key}/{self.adapter.config}: step {done}/{self.total}, "
+                          f"{rate:.1f} img/s, " + ", ".join(f"{k} {v:.3f}" for k, v in losses.items()),
+                          file=sys.stderr, flush=True)
             if cfg.sample_every and (done % int(cfg.sample_every) == 0 or done == self.total):
                 self._sample_grid(done)
                 model.train()

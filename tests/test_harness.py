@@ -267,14 +267,15 @@ def test_two_runs_into_one_results_folder_at_once_both_end_intact(tmp_path):
 
 def test_a_run_directory_in_use_is_refused(tmp_path):
     from bench.errors import BenchError
-    from bench.runner import _RunLock
+    from bench.locks import DirLock
 
-    lock = _RunLock(tmp_path / "run")
+    lock = DirLock(tmp_path / "run")
     try:
-        with pytest.raises(BenchError, match="in use by another bench run"):
-            _RunLock(tmp_path / "run")
+        with pytest.raises(BenchError, match=r"run directory .*run is in use by another process"):
+            DirLock(tmp_path / "run")
     finally:
         lock.release()
+    DirLock(tmp_path / "run").release()  # free again once released
 
 
 # --- leaderboard golden files ---------------------------------------------------------------------------------

@@ -179,6 +179,26 @@ def test_resume_refuses_other_run(tmp_path, train_ds):
         Trainer(g, Subset(train_ds, 8), out_dir=tmp_path, seed=2, steps=1, progress=False).run()
 
 
+def test_training_folder_in_use_is_refused(tmp_path, train_ds):
+    from bench.locks import DirLock
+
+    g = get_method("pix2pix")(info_for(train_ds), config="mini")
+    g.cfg = g.cfg.replace(sample_every=0)
+    with DirLock(tmp_path / "t", "run directory"):  # e.g. a concurrent `bench run --train` into the same folder
+        with pytest.raises(BenchError, match="training folder .* is in use by another process"):
+            Trainer(g, Subset(train_ds, 8), out_dir=tmp_path / "t", seed=1, steps=1, progress=False).run()
+    assert not (tmp_path / "t" / "checkpoints").exists()  # nothing written
+
+
+def test_log_lines_without_a_terminal(tmp_path, train_ds, capsys):
+    g = get_method("pix2pix")(info_for(train_ds), config="mini")
+    g.cfg = g.cfg.replace(sample_every=0, save_every=1, batch_size=2)
+    Trainer(g, Subset(train_ds, 8), out_dir=tmp_path, seed=1, steps=2).run()  # pytest's stderr is no terminal
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("train pix2pix/mini:")]
+    assert [ln.split(",")[0] for ln in lines] == ["train pix2pix/mini: step 1/2", "train pix2pix/mini: step 2/2"]
+    assert "img/s" in lines[-1] and "G_" in lines[-1], lines
+
+
 # ----------------------------------------------------------------------------- bad checkpoints: one clear line
 
 @pytest.fixture(scope="module")
