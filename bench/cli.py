@@ -6,6 +6,7 @@ import argparse
 import math
 import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from bench import __version__
@@ -154,6 +155,10 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{rec['dataset']['split']}, protocol {rec['fingerprint']}")
     _print_metrics(rec)
     print(f"wrote {rec['_path']}")
+    from bench.leaderboard import record_row
+
+    print(f"\nleaderboard row ({Path(rec['_path']).parent}):")
+    print(record_row(rec, Path(rec["_path"])))
     return 0
 
 
@@ -179,8 +184,6 @@ def cmd_check_adapter(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from bench.leaderboard import write
     from bench.results import leaderboard_dir
 

@@ -170,6 +170,28 @@ def _render_dataset(ds: str, sub, rep, protocols: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def record_row(record: dict[str, Any], record_path: Path) -> str:
+    """The markdown header and the row of ``record``'s method/config in its dataset's table, rendered from every
+    record in the same results folder (so a row averages the seeds found there, as the leaderboard does)."""
+    import polars as pl
+
+    results = record_path.parent.parent
+    reported_csv = results.parent / "reported.csv"
+    rep = (load_reported(reported_csv) if reported_csv.is_file()
+           else pl.DataFrame(schema={c: pl.Float64 if c in ("fid", "miou", "pixel_acc") else pl.Utf8
+                                     for c in REPORTED_COLUMNS}))
+    ds = record["dataset"]["card"].split("@")[0]
+    recs = [r for r in load_records(results) if r["dataset"]["card"].split("@")[0] == ds]
+    sub = records_frame(recs)
+    text = _render_dataset(ds, sub, rep.filter(pl.col("dataset") == ds), {r["fingerprint"]: r["protocol"] for r in recs})
+    lines = text.splitlines()
+    start = lines.index(f"## Protocol `{record['fingerprint']}`")
+    head = next(i for i in range(start, len(lines)) if lines[i].startswith("| method |"))
+    prefix = f"| {record['method']['name']} | {record['method'].get('config') or '-'} |"
+    row = next(ln for ln in lines[head + 2:] if ln.startswith(prefix))
+    return "\n".join([lines[head], lines[head + 1], row])
+
+
 def write(leaderboard: Path, *, check: bool = False) -> list[str]:
     """Render and write (or, with ``check``, compare); returns the stale / written file names."""
     from bench.evaluate import atomic_write_bytes

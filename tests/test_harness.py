@@ -129,9 +129,16 @@ def test_a_checkpoint_that_is_not_a_plain_state_dict_is_refused(capsys, tmp_path
 
 def test_oracle_and_baseline_rows(tmp_path, capsys):
     assert run_cli(tmp_path, "--method", "oracle", "--out", str(tmp_path / "oracle")) == 0
+    capsys.readouterr()
     assert run_cli(tmp_path, "--method", "label-colouring", "--out", str(tmp_path / "base")) == 0
     recs = {r["method"]["name"]: r for r in records(tmp_path).values()}
     oracle, base = recs["oracle"]["metrics"], recs["label-colouring"]["metrics"]
+    # `bench run` ends with its leaderboard row: the table header and this method's row, with its FID
+    out = capsys.readouterr().out.splitlines()
+    head = out.index(next(ln for ln in out if ln.startswith("| method | config | seeds | FID")))
+    assert out[head + 1].startswith("|---|")
+    cells = [c.strip() for c in out[head + 2].split("|")]
+    assert cells[1:4] == ["label-colouring", "-", "1"] and float(cells[4]) == pytest.approx(base["fid"], abs=0.006)
     assert abs(oracle["fid"]) < 1e-6
     lower_better, higher_better = ["fid", "kid"], ["psnr", "ssim", "miou", "pixel_acc"]
     for m in lower_better:
