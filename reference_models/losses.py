@@ -110,10 +110,13 @@ def build_vgg19(weights_path: str | None = None) -> tuple[VGG19Features | None, 
     try:
         resolved = weights.resolve(VGG19.name, weights_path)
     except BenchError as exc:
-        status = f"disabled: VGG19 weights unavailable ({str(exc).splitlines()[0][:300]})"
+        why = str(exc).splitlines()[0]
+        status = f"disabled: VGG19 weights unavailable ({why})"  # the training record keeps where it looked
         if "vgg" not in _warned:
             _warned.add("vgg")
-            warnings.warn(f"VGG perceptual loss {status}", stacklevel=2)
+            warnings.warn(f"VGG perceptual loss disabled: {why.split('; looked in')[0]}; put the file in "
+                          f"$BENCH_WEIGHTS_DIR or run `bench weights --download` (the run record says so)",
+                          stacklevel=2)
         return None, status
     import torchvision
 

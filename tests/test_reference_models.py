@@ -285,3 +285,47 @@ def test_unknown_config_and_key(train_ds):
         get_method("spade")(info_for(train_ds), config="minni")
     with pytest.raises(BenchError, match="unknown key 'ngff'"):
         get_config("spade", "mini", ngff=3)
+
+
+# ----------------------------------------------------------------------------- VGG perceptual loss
+
+def test_vgg_loss_matches_torchvision_relu_outputs():
+    """Our sliced VGG19 loss equals one computed from torchvision's own VGG19 via hooks on relu{1..5}_1."""
+    import torch.nn.functional as F
+    import torchvision
+
+    from reference_models.losses import VGG19Features, VGGLoss
+
+    torch.manual_seed(0)
+    net = torchvision.models.vgg19(weights=None).eval()
+    loss = VGGLoss.__new__(VGGLoss)
+    loss.vgg, loss.enabled, loss.status = VGG19Features(net.features), True, "test"
+    x, y = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
+
+    def relu_outputs(img):
+        feats = {}
+        hooks = [net.features[i].register_forward_hook(lambda m, a, o, i=i: feats.__setitem__(i, o))
+                 for i in (1, 6, 11, 20, 29)]  # relu1_1, relu2_1, relu3_1, relu4_1, relu5_1 in vgg19.features
+        with torch.no_grad():
+            net.features(img)
+        for h in hooks:
+            h.remove()
+        return [feats[i] for i in (1, 6, 11, 20, 29)]
+
+    want = sum(w * F.l1_loss(a, b) for w, a, b in zip((1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0), relu_outputs(x), relu_outputs(y)))
+    assert float(loss(x, y)) == pytest.approx(float(want), rel=1e-6)
+
+
+def test_vgg_loss_without_weights_warns_once_and_is_recorded(tmp_path, train_ds, recwarn):
+    from reference_models import losses
+
+    losses._warned.discard("vgg")
+    a, b = losses.VGGLoss(), losses.VGGLoss()
+    assert not a.enabled and a(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8)) is None
+    msgs = [str(w.message) for w in recwarn if "VGG perceptual loss disabled" in str(w.message)]
+    assert len(msgs) == 1 and "\n" not in msgs[0] and "vgg19-dcbe5be5.pth" in msgs[0], msgs
+    assert b.status.startswith("disabled: VGG19 weights unavailable") and "looked in" in b.status
+    g = get_method("spade")(info_for(train_ds), config="mini")
+    g.cfg = g.cfg.replace(sample_every=0, batch_size=2)
+    Trainer(g, Subset(train_ds, 4), out_dir=tmp_path, seed=0, steps=1, progress=False).run()
+    assert json.loads((tmp_path / "train.json").read_text())["vgg_loss"].startswith("disabled: VGG19 weights")
