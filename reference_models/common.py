@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -277,6 +278,17 @@ class ReferenceGenerator(Generator):
         out = super().provenance()
         out["method"] = self.method_key
         out["config_values"] = self.cfg.to_dict()
+        if self.checkpoint:  # trained by our trainer: the training record next to the weights (matched by sha256)
+            rec_path = Path(self.checkpoint).parent / "train.json"
+            try:
+                rec = json.loads(rec_path.read_text())
+            except (OSError, ValueError):
+                rec = None
+            if rec and rec.get("generator_sha256") == out.get("checkpoint_sha256"):
+                out["training"] = {k: rec.get(k) for k in (
+                    "step", "steps_total", "complete", "batch_size", "world_size", "device", "amp", "vgg_loss",
+                    "train_seconds", "images_per_second", "torch")}
+                out["training"]["seed"] = rec.get("identity", {}).get("seed")
         return out
 
 

@@ -174,6 +174,26 @@ def test_oracle_and_baseline_rows(tmp_path, capsys):
     assert main(["leaderboard", "--dir", str(tmp_path / "lb"), "--check"]) == 1
 
 
+def test_run_with_train_records_the_training(tmp_path, capsys):
+    """`bench run --train`: trains into <out>/train-..., evaluates those weights, and the record carries the training
+    record (steps, VGG status, speed); the same command again reuses the finished training and run."""
+    args = ("--method", "spade", "--config", "mini", "--train", "--train-steps", "2", "--out", str(tmp_path / "r"))
+    assert run_cli(tmp_path, *args) == 0
+    (rec,) = records(tmp_path).values()
+    train_dir = tmp_path / "r" / "train-spade-mini-synthetic-streets-seed0"
+    assert rec["method"]["trained"] and rec["method"]["checkpoint"] == str(train_dir / "generator.pth")
+    t = rec["method"]["training"]
+    assert t["step"] == t["steps_total"] == 2 and t["complete"] and t["seed"] == 0
+    assert t["vgg_loss"].startswith("disabled: VGG19 weights unavailable")  # offline: the record says so
+    assert rec["timings"]["train_s"] > 0 and 0 < rec["metrics"]["fid"]
+    stamp = (train_dir / "generator.pth").stat().st_mtime_ns
+    capsys.readouterr()
+    assert run_cli(tmp_path, *args) == 0
+    assert (train_dir / "generator.pth").stat().st_mtime_ns == stamp  # not retrained
+    (again,) = records(tmp_path).values()
+    assert again["metrics"] == rec["metrics"]
+
+
 def _bench(tmp_path, out, *extra, env_extra=None, preamble=""):
     """A `bench run` in a fresh process; ``preamble`` is Python run before the CLI (fault injection)."""
     code = preamble + "\nimport sys\nfrom bench.cli import main\nsys.exit(main(sys.argv[1:]))\n"
