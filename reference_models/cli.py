@@ -9,7 +9,7 @@ Wiring in bench/cli.py::
     COMMANDS["train"] = cmd_train
 
 Resumes when ``--out`` already holds a checkpoint of the same method/config/seed (``--steps`` may extend the run).
-Under ``torchrun --nproc_per_node=K bench train ...`` it trains with DistributedDataParallel.
+Under ``torchrun --nproc_per_node=K bench train ...`` every rank trains on 1/K of each batch (see ``trainer``).
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ class Pix2PixModel(GANModel):
     def train_step(self, batch: dict[str, Any], opts: dict[str, torch.optim.Optimizer], ctx: Any) -> dict[str, float]:
         a = self.encode(batch["label"], batch["instance"])
         b = image_to_float(batch["image"])
-        G, D = ctx.wrapped(self.G), ctx.wrapped(self.D)
+        G, D = self.G, self.D
         with ctx.autocast():
             fake = G(a)
         # D: (fake + real) / 2, as optimize_parameters() in the authors' pix2pix_model.py

@@ -226,12 +226,12 @@ class Pix2PixHDModel(GANModel):
         cfg = self.cfg
         a = self.encode(batch["label"], batch["instance"])
         real = image_to_float(batch["image"])
-        G, D = ctx.wrapped(self.G), ctx.wrapped(self.D)
+        G, D = self.G, self.D
         vgg = self.vgg(real.device)
         with ctx.autocast():
             g_in = a
             if self.use_features:
-                feat = ctx.wrapped(self.E)(real, batch["instance"])
+                feat = self.E(real, batch["instance"])
                 self.bank.update(feat.detach(), batch["label"])
                 g_in = torch.cat([a, feat], 1)
             fake = G(g_in)

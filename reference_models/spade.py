@@ -6,7 +6,7 @@ Built layer for layer as NVlabs/SPADE ``models/networks/{generator,architecture,
 encoder}.py`` (same module names, spectral norm through ``torch.nn.utils.spectral_norm`` so its ``weight_orig`` /
 ``weight_u`` / ``weight_v`` entries match), so the released ``latest_net_G.pth`` files load with identical keys. The
 authors' SynchronizedBatchNorm (affine=False) holds the same buffers as ``nn.BatchNorm2d(affine=False)``, used here
-(converted to ``SyncBatchNorm`` under DistributedDataParallel). Differences: ``nhidden`` (128 in the paper) is a
+(converted to ``SyncBatchNorm`` when training on several GPUs). Differences: ``nhidden`` (128 in the paper) is a
 config key so that ``mini`` stays small.
 """
 
@@ -217,7 +217,7 @@ class SPADEModel(GANModel):
         cfg = self.cfg
         seg = self.encode(batch["label"], batch["instance"])
         real = image_to_float(batch["image"])
-        G, D = ctx.wrapped(self.G), ctx.wrapped(self.D)
+        G, D = self.G, self.D
         vgg = self.vgg(real.device)
         out: dict[str, float] = {}
         # generator step (SPADE's run_generator_one_step)
@@ -226,7 +226,7 @@ class SPADEModel(GANModel):
             z = None
             loss_g = seg.new_zeros(())
             if cfg.use_vae:
-                mu, logvar = ctx.wrapped(self.E)(real)
+                mu, logvar = self.E(real)
                 z = torch.randn_like(mu) * torch.exp(0.5 * logvar) + mu
                 kld = kld_loss(mu.float(), logvar.float()) * cfg.lambda_kld
                 loss_g = loss_g + kld

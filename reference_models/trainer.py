@@ -16,8 +16,9 @@ re-seeded by (seed, step, rank) before each step -- so a run resumed from step k
 bit for bit on the same machine (CPU; CUDA kernels may be non-deterministic).
 
 Multi-GPU: under ``torchrun`` (``WORLD_SIZE`` > 1) the process group is initialised (NCCL on CUDA, gloo on CPU),
-BatchNorm becomes SyncBatchNorm, networks are wrapped in DistributedDataParallel and every rank takes its share of
-each global batch; rank 0 writes files. On CUDA, AMP (float16 autocast + one GradScaler per optimiser) and
+every rank takes its share of each global batch and gradients are averaged over ranks after every backward
+(``StepContext.step``); BatchNorm becomes SyncBatchNorm on CUDA (CPU ranks keep per-rank statistics); rank 0 writes
+files. On CUDA, AMP (float16 autocast + one GradScaler per optimiser) and
 channels-last are on unless the config turns them off.
 """
 
@@ -40,13 +41,17 @@ from reference_models.common import atomic_save, atomic_write_text, mix_seed
 
 
 class StepContext:
-    """What a method's ``train_step`` uses: DDP-wrapped modules, autocast, and optimiser steps with AMP."""
+    """What a method's ``train_step`` uses: autocast, and optimiser steps with AMP and cross-rank gradient averaging.
 
-    def __init__(self, device: torch.device, amp: bool, wrapped: dict[int, nn.Module], scalers: dict[str, Any]):
-        self.device, self.amp, self._wrapped, self.scalers = device, amp, wrapped, scalers
+    Why not DistributedDataParallel: a GAN step runs D several times per backward (fake and real, as the authors'
+    code does) and runs D frozen inside G's loss; DDP's reducer allows neither (each parameter may be marked ready
+    once per backward, and every forward must be followed by a backward that reaches all parameters). Averaging
+    the gradients of the optimiser's parameters in one flattened all-reduce after each backward is exact for any
+    such graph (the authors trained with single-process DataParallel).
+    """
 
-    def wrapped(self, module: nn.Module) -> nn.Module:
-        return self._wrapped.get(id(module), module)
+    def __init__(self, device: torch.device, amp: bool, scalers: dict[str, Any], world: int = 1):
+        self.device, self.amp, self.scalers, self.world = device, amp, scalers, world
 
     def autocast(self) -> Any:
         if self.amp:
@@ -56,13 +61,30 @@ class StepContext:
     def step(self, opt: torch.optim.Optimizer, loss: torch.Tensor, name: str) -> None:
         opt.zero_grad(set_to_none=True)
         scaler = self.scalers.get(name)
+        (scaler.scale(loss) if scaler is not None else loss).backward()
+        if self.world > 1:
+            self._average_gradients(opt)
         if scaler is not None:
-            scaler.scale(loss).backward()
             scaler.step(opt)
             scaler.update()
         else:
-            loss.backward()
             opt.step()
+
+    def _average_gradients(self, opt: torch.optim.Optimizer) -> None:
+        import torch.distributed as tdist
+
+        # every rank runs the same graph, so the same parameters have gradients on every rank
+        params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        if not params:
+            return
+        flat = torch.cat([p.grad.reshape(-1) for p in params])
+        tdist.all_reduce(flat)
+        flat /= self.world
+        offset = 0
+        for p in params:
+            n = p.numel()
+            p.grad.copy_(flat[offset:offset + n].view_as(p.grad))
+            offset += n
 
 
 def _dist_env() -> tuple[int, int, int]:
@@ -245,24 +267,15 @@ class Trainer:
                 self.device = torch.device("cuda", self.local_rank)
                 torch.cuda.set_device(self.device)
                 self.adapter.device = self.device
-            for name in ("G", "D", "E"):
-                if hasattr(model, name):
-                    setattr(model, name, nn.SyncBatchNorm.convert_sync_batchnorm(getattr(model, name)))
+                for name in ("G", "D", "E"):  # SyncBatchNorm runs on GPUs only
+                    if hasattr(model, name):
+                        setattr(model, name, nn.SyncBatchNorm.convert_sync_batchnorm(getattr(model, name)))
         model.to(self.device)
         if self.on_cuda and cfg.channels_last:
             model.to(memory_format=torch.channels_last)
         opts = model.optimizers()
         scalers = {k: torch.amp.GradScaler("cuda") for k in opts} if self.amp else {}
-        wrapped: dict[int, nn.Module] = {}
-        if dist:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            for name in ("G", "D", "E"):
-                m = getattr(model, name, None)
-                if isinstance(m, nn.Module):
-                    wrapped[id(m)] = DDP(m, device_ids=[self.device.index] if self.on_cuda else None,
-                                         broadcast_buffers=False)
-        ctx = StepContext(self.device, self.amp, wrapped, scalers)
+        ctx = StepContext(self.device, self.amp, scalers, self.world)
 
         latest = self._check_resume()
         if latest:
@@ -270,6 +283,9 @@ class Trainer:
         else:
             self.adapter.reinitialize(self.seed)
             start = 0
+        if dist:  # ranks start from rank 0's weights (equal anyway: same seed or the same checkpoint)
+            for t in model.state_dict().values():
+                tdist.broadcast(t, 0)
         base_lr = {"G": [cfg.lr_g] * len(opts["G"].param_groups), "D": [cfg.lr_d] * len(opts["D"].param_groups)}
         rec_path = self._record_path()
         record = json.loads(rec_path.read_text()) if (latest and rec_path.is_file()) else {}

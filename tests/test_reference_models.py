@@ -112,7 +112,7 @@ def test_training_lowers_loss_on_fixed_batch(train_ds, method):
     opts = gen.model.optimizers()
     from reference_models.trainer import StepContext
 
-    ctx = StepContext(torch.device("cpu"), False, {}, {})
+    ctx = StepContext(torch.device("cpu"), False, {})
     gen.model.train()
     first = last = None
     for _ in range(20):
