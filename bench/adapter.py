@@ -79,6 +79,12 @@ class Generator(ABC):
         """Train on ``dataset`` and return the checkpoint path. Methods that cannot train raise."""
         raise BenchError(f"method '{type(self).__name__}' cannot be trained by the benchmark")
 
+    @classmethod
+    def default_checkpoint(cls, dataset: str, config: str | None) -> str | None:
+        """The weights ``bench run`` uses when given neither ``--checkpoint`` nor ``--train``: a path, or None to run
+        without any (the default: an adapter that needs none); raise a BenchError to refuse."""
+        return None
+
     def provenance(self) -> dict[str, Any]:
         """Recorded in the result: config name and checkpoint sha256 (override to add more)."""
         from bench.weights import sha256_file

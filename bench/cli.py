@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("ls", help="list methods, datasets, metrics and known weight files")
     wp = sub.add_parser("weights", help="show where each known weight file resolves (no download)")
+    wp.add_argument("names", nargs="*", help="only these files (default: all; see `bench ls`)")
     wp.add_argument("--download", action="store_true", help="download missing files (sha256-checked)")
     add_data_parser(sub)
     add_train_parser(sub)
@@ -211,7 +212,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     print("segmenters: " + ", ".join(segmenter_names()))
     print("metrics: " + ", ".join(ALL_METRICS))
     print("weights:")
-    for name, wf in sorted(weights.REGISTRY.items()):
+    for name, wf in sorted(weights.all_registered().items()):
         print(f"  {name}: {wf.filename} sha256 {wf.sha256}")
     return 0
 
@@ -220,8 +221,16 @@ def cmd_weights(args: argparse.Namespace) -> int:
     from bench import weights
     from bench.errors import WeightsUnavailable
 
+    known = weights.all_registered()
+    for name in args.names:
+        if name not in known:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(known), n=1) or [k for k in sorted(known) if name in k][:1]
+            raise BenchError(f"unknown weight file '{name}'" + (f"; did you mean '{close[0]}'?" if close else "")
+                             + " (see `bench ls`)")
     status = 0
-    for name in sorted(weights.REGISTRY):
+    for name in args.names or sorted(known):
         try:
             r = weights.resolve(name, download=args.download)
             print(f"{name}: {r.path} ({r.source})")

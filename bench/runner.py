@@ -147,6 +147,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
         trainer = cls(info, device=spec.device, checkpoint=None, config=spec.config)
         checkpoint = str(trainer.train(train_ds, out_dir=str(train_dir), seed=spec.seed, steps=spec.train_steps))
         timings["train_s"] = time.perf_counter() - t
+    if not checkpoint:
+        checkpoint = cls.default_checkpoint(ds.card.name, spec.config)
     gen = cls(info, device=spec.device, checkpoint=checkpoint, config=spec.config)
     prov = gen.provenance()
     name = getattr(cls, "method_name", spec.method)

@@ -86,6 +86,21 @@ def register(wf: WeightFile) -> WeightFile:
     return wf
 
 
+# Modules that register weight files when imported: the registry fills lazily (``bench --help`` stays fast), and
+# ``all_registered`` imports them for the commands that list or download every file.
+REGISTERING_MODULES = ("bench.segmenters.drn", "bench.segmenters.upernet", "bench.segmenters.deeplabv2",
+                       "bench.segmenters.embedded", "reference_models.losses", "reference_models.official_keys")
+
+
+def all_registered() -> dict[str, WeightFile]:
+    """Every known weight file (imports the modules that register them)."""
+    import importlib
+
+    for mod in REGISTERING_MODULES:
+        importlib.import_module(mod)
+    return REGISTRY
+
+
 INCEPTION_FID = register(
     WeightFile(
         name="inception-v3-2015-12-05-fid",
@@ -226,7 +241,7 @@ def resolve(name: str, explicit: str | os.PathLike[str] | None = None, *, downlo
         "; download failed: " + " | ".join(failures) if failures else "; no download URL"
     )
     raise WeightsUnavailable(
-        f"weights '{name}' ({wf.filename}, sha256 {wf.sha256}) not found; looked in: {', '.join(searched)}{tried}. "
+        f"weights '{name}' ({wf.filename}, sha256 {wf.sha256 or 'unpublished'}) not found; looked in: {', '.join(searched)}{tried}. "
         f"Supply it by placing {wf.filename} in $BENCH_WEIGHTS_DIR or {user_cache_dir() / 'weights'}"
         + (f", or download {wf.urls[0]}" if wf.urls else "")
     )

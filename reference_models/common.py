@@ -208,6 +208,16 @@ class ReferenceGenerator(Generator):
         if checkpoint:
             self.load(checkpoint)
 
+    @classmethod
+    def default_checkpoint(cls, dataset: str, config: str | None) -> str | None:
+        """Untrained weights never reach a leaderboard: the authors' registered release for this config, or a
+        BenchError asking for ``--checkpoint`` / ``--train``."""
+        from reference_models import configs, official_keys
+
+        info = type("Info", (), {"name": dataset})()
+        cfg = configs.get_config(cls.method_key, config or cls.default_config, info)
+        return official_keys.release_checkpoint(cls.method_key, cfg.name, dataset)
+
     # -- to implement
     def build(self, cfg: Any, info: DatasetInfo) -> "GANModel":  # pragma: no cover - abstract
         raise NotImplementedError

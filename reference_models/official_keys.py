@@ -10,8 +10,11 @@ equal; ``common.strict_load`` reports the first problem in one line):
 * running-statistics buffers of ``InstanceNorm2d`` layers, which old PyTorch versions wrote and the authors'
   pix2pix loader deletes (``__patch_instance_norm_state_dict``), are dropped when our model has no such buffer.
 
-Released files (authors' links; sha256 unknown to us -- the archives are on Google Drive / the authors' servers, so
-``bench.weights`` entries are not registered for them; pass the file path as ``--checkpoint``):
+Released files (authors' links; no sha256 is published for any of them). The pix2pix file has a direct link and is
+registered (unpinned: the digest of the file used is recorded with every result) as ``pix2pix-facades-label2photo``,
+so ``bench weights --download pix2pix-facades-label2photo`` fetches it and ``bench run --method pix2pix --config
+paper --dataset facades`` uses it without ``--checkpoint``. SPADE's and pix2pixHD's are inside Google-Drive archives
+(no direct link, several files of one name): pass the extracted file as ``--checkpoint``.
 
 | method | release | our config | file in the archive |
 |---|---|---|---|
@@ -30,6 +33,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from bench import weights
 from bench.errors import BenchError
 
 RELEASES = {
@@ -41,6 +45,30 @@ RELEASES = {
     "pix2pixhd": {"cityscapes": "NVIDIA/pix2pixHD README: label2city_1024p/latest_net_G.pth (Google Drive)"},
     "pix2pix": {"facades": "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/facades_label2photo.pth"},
 }
+
+# (method, config name) -> registered release
+RELEASE_WEIGHTS = {
+    ("pix2pix", "paper-facades"): weights.register(weights.WeightFile(
+        name="pix2pix-facades-label2photo",
+        filename="facades_label2photo.pth",
+        sha256="",  # not published by the authors: the digest of the file used is recorded per result
+        urls=(RELEASES["pix2pix"]["facades"],),
+        license="BSD (junyanz/pytorch-CycleGAN-and-pix2pix)",
+        description="pix2pix U-Net 256 generator, facades labels -> photos (the authors' PyTorch release)",
+    )),
+}
+
+
+def release_checkpoint(method: str, config: str, dataset: str) -> str:
+    """The path of the authors' released generator for ``config`` (resolved, or downloaded when allowed), or a
+    one-line BenchError saying which weights to pass."""
+    wf = RELEASE_WEIGHTS.get((method, config))
+    if wf is not None:
+        return str(weights.resolve(wf.name).path)
+    release = RELEASES.get(method, {}).get(dataset)
+    hint = f"; the authors' release for {dataset}: {release}" if release and config.startswith("paper") else ""
+    raise BenchError(f"{method} (config '{config}') has no trained weights: pass --checkpoint FILE or --train"
+                     + hint)
 
 
 def to_ours(method: str, state: dict[str, torch.Tensor], module: nn.Module) -> dict[str, Any]:

@@ -174,6 +174,32 @@ def test_oracle_and_baseline_rows(tmp_path, capsys):
     assert main(["leaderboard", "--dir", str(tmp_path / "lb"), "--check"]) == 1
 
 
+def test_a_reference_model_without_weights_is_refused(tmp_path, capsys):
+    """Untrained weights never reach a record: one line asking for --checkpoint or --train, nothing written."""
+    assert run_cli(tmp_path, "--method", "spade", "--config", "mini", "--out", str(tmp_path / "r")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: spade (config 'mini') has no trained weights: pass --checkpoint FILE or --train"
+    assert not (tmp_path / "lb").exists() and not (tmp_path / "r").exists()
+
+
+def test_the_registered_release_is_the_default_checkpoint(tmp_path, monkeypatch):
+    """pix2pix `paper` on facades defaults to the authors' release through the weight resolver; SPADE's (no direct
+    link) asks for --checkpoint and names the release."""
+    from bench.errors import BenchError, WeightsUnavailable
+    from reference_models.pix2pix import Pix2Pix
+    from reference_models.spade import SPADEMethod
+
+    monkeypatch.setenv("BENCH_OFFLINE", "1")
+    with pytest.raises(WeightsUnavailable, match="facades_label2photo.pth"):
+        Pix2Pix.default_checkpoint("facades", "paper")
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "facades_label2photo.pth").write_bytes(b"stand-in")  # unpinned: any file of that name
+    monkeypatch.setenv("BENCH_WEIGHTS_DIR", str(tmp_path / "w"))
+    assert Pix2Pix.default_checkpoint("facades", "paper") == str(tmp_path / "w" / "facades_label2photo.pth")
+    with pytest.raises(BenchError, match=r"has no trained weights: .*release for cityscapes: https://drive\.google"):
+        SPADEMethod.default_checkpoint("cityscapes", "paper")
+
+
 def test_run_with_train_records_the_training(tmp_path, capsys):
     """`bench run --train`: trains into <out>/train-..., evaluates those weights, and the record carries the training
     record (steps, VGG status, speed); the same command again reuses the finished training and run."""

@@ -96,3 +96,35 @@ def test_offline_fails_fast_with_one_message_listing_where_it_looked(entry, monk
 def test_tests_cannot_open_inet_sockets():
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", 9), timeout=1)
+
+
+def test_every_module_that_registers_weights_is_listed():
+    """`bench weights` / `bench ls` see every weight file: each module calling weights.register is imported by
+    ``all_registered``."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    registering = set()
+    for pkg in ("bench", "reference_models"):
+        for path in (root / pkg).rglob("*.py"):
+            if re.search(r"\bweights\.register\(|^\w+ = register\(", path.read_text(), re.M) and path.name != "weights.py":
+                registering.add(".".join(path.relative_to(root).with_suffix("").parts))
+    assert registering == set(weights.REGISTERING_MODULES)
+    known = weights.all_registered()
+    for name in ("torchvision-vgg19", "embedded-synthetic-streets", "drn-d-105-cityscapes", "pix2pix-facades-label2photo"):
+        assert name in known, sorted(known)
+
+
+def test_bench_weights_lists_one_file_and_suggests_names(capsys, monkeypatch):
+    from bench.cli import main
+
+    monkeypatch.setenv("BENCH_OFFLINE", "1")
+    assert main(["weights", "embedded-synthetic-streets"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("embedded-synthetic-streets: ") and "(package bench)" in out[0]
+    assert main(["weights", "vgg19"]) == 2
+    assert "did you mean 'torchvision-vgg19'" in capsys.readouterr().err
+    assert main(["weights", "pix2pix-facades-label2photo"]) == 1  # offline, not cached: says where it looked
+    out = capsys.readouterr().out
+    assert "missing" in out and "sha256 unpublished" in out and "facades_label2photo.pth" in out
