@@ -78,13 +78,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 # ``mini`` budgets: up to about 5 minutes each on one free CPU core (measured at batch 8, 64x64, torch 2.14, 1 thread:
-# pix2pix ~65, pix2pixHD mini ~35, SPADE mini (ngf 16) ~13 training images/s; 2-3x slower on a busy machine).
+# pix2pix ~65, pix2pixHD mini ~45, SPADE mini (ngf 16) ~13 training images/s; 2-3x slower on a busy machine).
 MINI_COMMON = {"decay_from": 0.7, "save_every": 200, "sample_every": 200, "log_every": 20, "batch_size": 8}
 # Offline the VGG19 weights are unavailable, so the perceptual loss of pix2pixHD / SPADE is off; trained for minutes
 # with GAN + feature matching only, both minis stay noisy (pix2pixHD) or blurry and gridded (SPADE) and lose to the
-# label-colouring baseline on FID. The minis therefore add a pixel L1 term (``lambda_l1`` 10, pix2pix's
-# reconstruction loss; 0 in every ``paper`` config) and pix2pixHD mini upsamples by nearest-neighbour resize + conv
-# (``upsample: nearest``) instead of the authors' checkerboard-prone transposed convolutions.
+# label-colouring baseline on FID. The minis therefore add a pixel L1 term (``lambda_l1``, pix2pix's reconstruction
+# loss; 0 in every ``paper`` config: 10 for SPADE, 100 for pix2pixHD) and pix2pixHD mini upsamples by
+# nearest-neighbour resize + conv (``upsample: nearest``) instead of the authors' checkerboard-prone transposed
+# convolutions.
 
 NAMED: dict[str, dict[str, dict[str, Any]]] = {
     "pix2pix": {
@@ -99,8 +100,10 @@ NAMED: dict[str, dict[str, dict[str, Any]]] = {
         # the released label2city_1024p: local enhancer, ngf 32 (test.py --netG local --ngf 32)
         "paper-cityscapes": {"netG": "local", "ngf": 32, "instance": True},
         "paper-cityscapes-512": {"netG": "global", "ngf": 64, "instance": True},
-        "mini": {**MINI_COMMON, "steps": 1200, "ngf": 16, "n_downsample_global": 3, "n_blocks_global": 3, "ndf": 16,
-                 "num_d": 3, "n_layers_d": 3, "upsample": "nearest", "lambda_l1": 10.0},
+        # one downsampling (32x32 residual blocks: same FLOPs as 2-3 at ngf 16, sharper layouts), 2 D scales,
+        # pixel L1 100 as pix2pix: see MINI_COMMON's note and docs/reference_models.md for the variants measured
+        "mini": {**MINI_COMMON, "steps": 1000, "ngf": 16, "n_downsample_global": 1, "n_blocks_global": 3, "ndf": 16,
+                 "num_d": 2, "n_layers_d": 3, "upsample": "nearest", "lambda_l1": 100.0},
         "mini-feat": {**MINI_COMMON, "steps": 600, "ngf": 16, "n_downsample_global": 3, "n_blocks_global": 3, "ndf": 16,
                       "num_d": 3, "n_layers_d": 3, "features": True, "nef": 8, "n_downsample_e": 3},
     },
