@@ -114,9 +114,9 @@ def build_vgg19(weights_path: str | None = None) -> tuple[VGG19Features | None, 
         status = f"disabled: VGG19 weights unavailable ({why})"  # the training record keeps where it looked
         if "vgg" not in _warned:
             _warned.add("vgg")
-            warnings.warn(f"VGG perceptual loss disabled: {why.split('; looked in')[0]}; put the file in "
-                          f"$BENCH_WEIGHTS_DIR or run `bench weights --download` (the run record says so)",
-                          stacklevel=2)
+            warnings.warn(f"VGG perceptual loss disabled: {why.split('; looked in')[0]}; training goes on without "
+                          f"it (train.json and the run record say so). To enable it, put the file in "
+                          f"$BENCH_WEIGHTS_DIR or run `bench weights --download torchvision-vgg19`", stacklevel=2)
         return None, status
     import torchvision
 
