@@ -158,8 +158,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"wrote {rec['_path']}")
     from bench.leaderboard import record_row
 
-    print(f"\nleaderboard row ({Path(rec['_path']).parent}):")
-    print(record_row(rec, Path(rec["_path"])))
+    try:
+        row = record_row(rec, Path(rec["_path"]))
+    except Exception as exc:  # the run and its record are complete; the row is only a convenience
+        print(f"(no leaderboard row: {type(exc).__name__}: {exc}; `bench leaderboard` renders the tables)")
+    else:
+        print(f"\nleaderboard row ({Path(rec['_path']).parent}):")
+        print(row)
     return 0
 
 
@@ -213,7 +218,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     print("metrics: " + ", ".join(ALL_METRICS))
     print("weights:")
     for name, wf in sorted(weights.all_registered().items()):
-        print(f"  {name}: {wf.filename} sha256 {wf.sha256}")
+        print(f"  {name}: {wf.filename} sha256 {wf.sha256 or 'unpublished'}")
     return 0
 
 

@@ -60,13 +60,17 @@ RELEASE_WEIGHTS = {
 
 
 def release_checkpoint(method: str, config: str, dataset: str) -> str:
-    """The path of the authors' released generator for ``config`` (resolved, or downloaded when allowed), or a
-    one-line BenchError saying which weights to pass."""
+    """The path of the authors' released generator for ``config`` on ``dataset`` (resolved, or downloaded when
+    allowed), or a one-line BenchError saying which weights to pass. A release is only offered for the config it
+    was trained with on its own dataset (``configs.PAPER_DATASETS``)."""
+    from reference_models.configs import PAPER_DATASETS
+
+    matches = PAPER_DATASETS.get(method, {}).get(dataset) == config
     wf = RELEASE_WEIGHTS.get((method, config))
-    if wf is not None:
+    if wf is not None and matches:
         return str(weights.resolve(wf.name).path)
     release = RELEASES.get(method, {}).get(dataset)
-    hint = f"; the authors' release for {dataset}: {release}" if release and config.startswith("paper") else ""
+    hint = f"; the authors' release for {dataset}: {release}" if release and matches else ""
     raise BenchError(f"{method} (config '{config}') has no trained weights: pass --checkpoint FILE or --train"
                      + hint)
 

@@ -345,7 +345,8 @@ class Trainer:
         if reached > start and reached % max(1, int(cfg.save_every)) and reached != self.total:
             self._save(reached, opts, scalers)  # an early stop still leaves a resumable checkpoint
         gen = self.out / "generator.pth"
-        if self.rank == 0:
+        # a run that trained nothing (already complete) keeps its record: its speed, losses and VGG status
+        if self.rank == 0 and (reached > start or not record):
             from bench.weights import sha256_file
 
             prev_time = float(record.get("train_seconds", 0.0))

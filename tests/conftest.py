@@ -31,6 +31,8 @@ def no_network(monkeypatch):
 def private_cache(tmp_path_factory, monkeypatch):
     """Each test gets its own cache dir so cached features never leak between tests."""
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    # torch hub's cache is a place the resolver searches (e.g. VGG19): a developer's copy must not change results
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch-home")))
     monkeypatch.delenv("BENCH_WEIGHTS_DIR", raising=False)
     monkeypatch.delenv("BENCH_OFFLINE", raising=False)
 

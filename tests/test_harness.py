@@ -198,6 +198,13 @@ def test_the_registered_release_is_the_default_checkpoint(tmp_path, monkeypatch)
     assert Pix2Pix.default_checkpoint("facades", "paper") == str(tmp_path / "w" / "facades_label2photo.pth")
     with pytest.raises(BenchError, match=r"has no trained weights: .*release for cityscapes: https://drive\.google"):
         SPADEMethod.default_checkpoint("cityscapes", "paper")
+    # a release belongs to its own config and dataset: never offered for another pairing
+    with pytest.raises(BenchError) as exc:
+        Pix2Pix.default_checkpoint("cityscapes", "paper-facades")
+    assert str(exc.value) == "pix2pix (config 'paper-facades') has no trained weights: pass --checkpoint FILE or --train"
+    with pytest.raises(BenchError) as exc:
+        SPADEMethod.default_checkpoint("ade20k", "paper-cityscapes")
+    assert "release" not in str(exc.value)
 
 
 def test_run_with_train_records_the_training(tmp_path, capsys):
@@ -218,6 +225,23 @@ def test_run_with_train_records_the_training(tmp_path, capsys):
     assert (train_dir / "generator.pth").stat().st_mtime_ns == stamp  # not retrained
     (again,) = records(tmp_path).values()
     assert again["metrics"] == rec["metrics"]
+    assert again["method"]["training"] == t and t["images_per_second"] > 0  # the record of the real training
+
+
+def test_a_foreign_file_in_results_is_named(tmp_path, capsys):
+    """A JSON file that is not a record: `bench leaderboard` names it in one line; `bench run` still finishes its
+    record and says why it prints no row."""
+    results = tmp_path / "lb" / "results" / "synthetic-streets"
+    results.mkdir(parents=True)
+    (results / "notes.json").write_text('{"comment": "mine"}')
+    (tmp_path / "lb" / "reported.csv").write_text((Path(__file__).parents[1] / "leaderboard/reported.csv").read_text())
+    assert main(["leaderboard", "--dir", str(tmp_path / "lb")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {results / 'notes.json'}: not a result record (missing dataset") and "\n" not in err
+    assert run_cli(tmp_path, "--method", "label-colouring", "--limit", "4", "--out", str(tmp_path / "r")) == 0
+    out = capsys.readouterr().out
+    assert "(no leaderboard row: BenchError: " in out and "notes.json" in out
+    assert len(list(results.glob("label-colouring-*.json"))) == 1  # the record itself was written
 
 
 def _bench(tmp_path, out, *extra, env_extra=None, preamble=""):

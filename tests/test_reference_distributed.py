@@ -28,6 +28,8 @@ def _make(method: str):
     g = get_method(method)(info, config="mini")
     # no random draws inside a step (dropout, flips): their streams are per rank by design
     over = {"sample_every": 0, "save_every": 100, "flip": False}
+    if "vgg" in g.cfg.values:  # the same losses in every process whatever the machine's weight caches hold
+        over["vgg"] = False
     if "dropout" in g.cfg.values:
         over["dropout"] = False
     g.cfg = g.cfg.replace(**over)
@@ -48,7 +50,7 @@ def _worker(rank: int, method: str, store: str, out: str) -> None:
     from reference_models.trainer import Trainer
 
     torch.set_num_threads(1)
-    os.environ.update(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank))
+    os.environ.update(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), BENCH_OFFLINE="1")
     dist.init_process_group("gloo", store=dist.FileStore(store, 2), rank=rank, world_size=2)
     g, ds = _make(method)
     g.cfg = g.cfg.replace(batch_size=2)  # per rank: a global batch of 4
@@ -60,13 +62,19 @@ def _worker(rank: int, method: str, store: str, out: str) -> None:
 
 def _train_two_ranks(tmp_path, method):
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(r, method, str(tmp_path / "store"), str(tmp_path / "ddp")))
+    # daemons, terminated on failure: a rank left waiting in a collective must not keep pytest alive
+    procs = [ctx.Process(target=_worker, args=(r, method, str(tmp_path / "store"), str(tmp_path / "ddp")), daemon=True)
              for r in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=300)
-        assert p.exitcode == 0
+    try:
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(timeout=300)
+            assert p.exitcode == 0, p.exitcode
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
     r0 = torch.load(tmp_path / "ddp" / "rank0.pt", weights_only=True)
     r1 = torch.load(tmp_path / "ddp" / "rank1.pt", weights_only=True)
     stats = ("running_mean", "running_var", "num_batches_tracked")  # BatchNorm buffers: per rank on CPU
@@ -84,9 +92,17 @@ def test_spade_ranks_stay_identical(tmp_path):
 @pytest.mark.parametrize("method", ["pix2pix", "pix2pixhd"])
 def test_two_ranks_train_like_one_process(tmp_path, method):
     r0 = _train_two_ranks(tmp_path, method)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _compare_with_one_process(tmp_path, method, r0)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _compare_with_one_process(tmp_path, method, r0):
     from reference_models.trainer import Trainer
 
-    torch.set_num_threads(1)
     g, ds = _make(method)
     g.cfg = g.cfg.replace(batch_size=4)
     Trainer(g, ds, out_dir=tmp_path / "single", seed=3, steps=STEPS, progress=False).run()
