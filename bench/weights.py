@@ -256,13 +256,21 @@ def _download(wf: WeightFile, url: str) -> Path:
     fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=f".{wf.filename}.", suffix=".part")
     try:
         h = hashlib.sha256()
+        size = 0
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=30) as resp:
             total = int(resp.headers.get("Content-Length") or 0) or None
+            html = "html" in (resp.headers.get("Content-Type") or "")
             with tqdm(total=total, unit="B", unit_scale=True, desc=wf.filename, leave=False) as bar:
                 for chunk in iter(lambda: resp.read(1 << 20), b""):
                     out.write(chunk)
                     h.update(chunk)
+                    size += len(chunk)
                     bar.update(len(chunk))
+        # an unpinned file has no digest to catch these, and a bad copy would stay cached for every later run
+        if total is not None and size != total:
+            raise BenchError(f"download of {url} is truncated ({size} of {total} bytes)")
+        if html and not wf.sha256:
+            raise BenchError(f"{url} answered with a web page, not {wf.filename} (moved or behind a login?)")
         digest = h.hexdigest()
         if not _matches(wf, digest):
             raise BenchError(f"downloaded file has sha256 {digest}, expected {wf.sha256}")

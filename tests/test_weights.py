@@ -77,6 +77,17 @@ def test_download_with_a_wrong_digest_leaves_nothing(entry, monkeypatch):
     assert not folder.exists() or list(folder.iterdir()) == []
 
 
+def test_an_unpinned_download_that_is_a_web_page_leaves_nothing(tmp_path, monkeypatch):
+    page = tmp_path / "moved.html"
+    page.write_text("<html><body>This file has moved</body></html>")
+    wf = weights.WeightFile(name="toy-unpinned", filename="toy.pth", sha256="", urls=(page.as_uri(),))
+    monkeypatch.setitem(weights.REGISTRY, wf.name, wf)
+    with pytest.raises(WeightsUnavailable, match="answered with a web page, not toy.pth"):
+        weights.resolve(wf.name)
+    folder = weights.user_cache_dir() / "weights"
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
 def test_offline_fails_fast_with_one_message_listing_where_it_looked(entry, monkeypatch):
     wf, _ = entry
     monkeypatch.setitem(weights.REGISTRY, "toy", dataclasses.replace(wf, urls=("https://example.invalid/toy.bin",)))
