@@ -84,16 +84,17 @@ def decode(f: ImageFile) -> np.ndarray:
     return arr
 
 
-def decode_label(path: Path) -> np.ndarray:
-    """A single-channel label map (8- or 16-bit PNG) as int64 HxW."""
+def decode_label(path: Path, what: str = "label map") -> np.ndarray:
+    """A single-channel 8/16-bit PNG (label or instance map) as int64 HxW; colour images are refused naming the
+    file and mode."""
     try:
         with Image.open(path) as im:
             im.load()
             if im.mode not in ("L", "P", "I", "I;16", "I;16B", "I;16L"):
-                raise BenchError(f"{path}: label map mode {im.mode}, expected a single-channel 8/16-bit image")
+                raise BenchError(f"{path}: {what} mode {im.mode}, expected a single-channel 8/16-bit image")
             return np.asarray(im).astype(np.int64)
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise BenchError(f"{path}: cannot decode label map ({exc})") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise BenchError(f"{path}: unreadable {what} ({exc})") from exc
 
 
 def content_hash(files: list[ImageFile]) -> str:

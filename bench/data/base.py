@@ -123,18 +123,10 @@ def read_rgb(path: Path) -> "np.ndarray":
 
 
 def read_index_map(path: Path, what: str = "label map") -> "np.ndarray":
-    """A single-channel 8/16-bit PNG as int64 HxW; colour images are refused naming the file and mode."""
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
+    """A label / instance map as int64 HxW (``bench.images.decode_label``, imported here lazily)."""
+    from bench.images import decode_label
 
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode not in ("L", "P", "I", "I;16", "I;16B", "I;16L"):
-                raise BenchError(f"{path}: {what} mode {im.mode}, expected a single-channel 8/16-bit image")
-            return np.asarray(im).astype(np.int64)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise BenchError(f"{path}: unreadable {what} ({exc})") from exc
+    return decode_label(path, what)
 
 
 def map_labels(raw: "np.ndarray", lut: "np.ndarray", card: Card, path: Path) -> "np.ndarray":
