@@ -31,12 +31,12 @@ different seeds.
 from __future__ import annotations
 
 import hashlib
-import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Sequence
 
 from bench.errors import BenchError
+from bench.checkpoints import load_state_dict  # noqa: F401  (public: adapters read their weights with it)
 from bench.registry import Registry, import_string
 
 METHODS: Registry[Any] = Registry("method")
@@ -169,35 +169,3 @@ def to_uint8(images: Any) -> Any:
     import torch
 
     return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
-
-
-def load_state_dict(path: str | os.PathLike[str], *, expect: str = "") -> dict[str, Any]:
-    """Load a checkpoint as plain tensors (``weights_only=True``); one clear line for every failure.
-
-    A checkpoint that pickles Python objects, is truncated, or is not a dict of tensors is refused. A dict
-    with a ``state_dict`` / ``model`` entry of tensors is accepted (the usual trainer layout).
-    """
-    import pickle
-    import zipfile
-
-    import torch
-
-    p = os.fspath(path)
-    if not os.path.isfile(p):
-        raise BenchError(f"checkpoint {p} does not exist")
-    try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BenchError(f"checkpoint {p} is not a plain state dict (refusing to unpickle Python objects: {first})") from exc
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BenchError(f"checkpoint {p} is truncated or not a torch file ({first})") from exc
-    if isinstance(obj, dict):
-        for key in ("state_dict", "model", "generator"):
-            if key in obj and isinstance(obj[key], dict):
-                obj = obj[key]
-                break
-    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise BenchError(f"checkpoint {p} does not hold a state dict of tensors{(' for ' + expect) if expect else ''}")
-    return obj

@@ -22,7 +22,8 @@ from typing import Any, Iterator, Sequence
 import torch
 import torch.nn as nn
 
-from bench.adapter import DatasetInfo, Generator, load_state_dict, to_uint8
+from bench.adapter import DatasetInfo, Generator, to_uint8
+from bench.checkpoints import load_state_dict, strict_load
 from bench.errors import BenchError
 
 META_PREFIX = "_meta."
@@ -143,42 +144,6 @@ def split_meta(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor],
         else:
             rest[k] = v
     return rest, meta
-
-
-def _examples(keys: Sequence[str], n: int = 3) -> str:
-    keys = sorted(keys)
-    return ", ".join(keys[:n]) + (f", ... ({len(keys)} in all)" if len(keys) > n else "")
-
-
-def strict_load(module: nn.Module, state: dict[str, torch.Tensor], what: str,
-                input_keys: Sequence[str] = ()) -> None:
-    """Load ``state`` into ``module`` requiring every key used and every shape equal; one line otherwise.
-
-    ``input_keys`` are the weights whose second dimension is the number of label channels: a mismatch there is
-    reported as a label-count mismatch rather than a shape list.
-    """
-    own = module.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing keys ({_examples(missing)})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected keys ({_examples(unexpected)})")
-        raise BenchError(f"{what}: checkpoint does not match the architecture: " + "; ".join(parts))
-    for k in input_keys:
-        a, b = own.get(k), state.get(k)
-        if (a is not None and b is not None and a.dim() == 4 and b.dim() == 4 and a.shape[0] == b.shape[0]
-                and a.shape[2:] == b.shape[2:] and a.shape[1] != b.shape[1]):
-            raise BenchError(f"{what}: checkpoint expects {b.shape[1]} label channels, the model has "
-                             f"{a.shape[1]} (wrong label count or instance/don't-care setting for this dataset)")
-    bad = [(k, tuple(state[k].shape), tuple(v.shape)) for k, v in own.items() if tuple(state[k].shape) != tuple(v.shape)]
-    if bad:
-        k, got, want = bad[0]
-        raise BenchError(f"{what}: {len(bad)} shape mismatches, first {k}: checkpoint {list(got)} vs model "
-                         f"{list(want)} (a different config or resolution?)")
-    module.load_state_dict(state, strict=True)
 
 
 # ----------------------------------------------------------------------------- the adapter base class

@@ -2,7 +2,8 @@
 
 Our modules are built layer for layer as the authors' (same attribute names and nesting), so the mapping is the
 identity on names, plus these documented normalisations, applied before a strict load (every key used, every shape
-equal; ``common.strict_load`` reports the first problem in one line):
+equal; ``bench.checkpoints.strict_load`` reports the first problem in one line; the normalisations are
+``bench.checkpoints.normalize_release``, shared with the segmenters):
 
 * ``module.`` prefixes (checkpoints saved from ``nn.DataParallel``) are removed;
 * ``num_batches_tracked`` buffers absent from checkpoints saved by PyTorch < 0.4.1 (pix2pix's BatchNorm, SPADE's
@@ -34,6 +35,7 @@ import torch
 import torch.nn as nn
 
 from bench import weights
+from bench.checkpoints import normalize_release
 from bench.errors import BenchError
 
 RELEASES = {
@@ -79,16 +81,4 @@ def to_ours(method: str, state: dict[str, torch.Tensor], module: nn.Module) -> d
     """The authors' state dict of ``method``'s generator, renamed / completed for ``module`` (ours)."""
     if method not in RELEASES:
         raise BenchError(f"no official key mapping for method '{method}'")
-    out = {}
-    for k, v in state.items():
-        out[k[len("module."):] if k.startswith("module.") else k] = v
-    own = module.state_dict()
-    for k, v in own.items():
-        if k.endswith("num_batches_tracked") and k not in out and k.rsplit(".", 1)[0] + ".running_mean" in out:
-            out[k] = torch.zeros_like(v)
-    norm_paths = {name for name, m in module.named_modules() if isinstance(m, nn.InstanceNorm2d)}
-    for k in list(out):
-        prefix, _, leaf = k.rpartition(".")
-        if prefix in norm_paths and leaf in ("running_mean", "running_var", "num_batches_tracked") and k not in own:
-            del out[k]
-    return out
+    return normalize_release(module, state)

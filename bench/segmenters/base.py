@@ -20,6 +20,7 @@ import warnings
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from bench.checkpoints import OPTIONAL_BUFFERS, normalize_release, strict_load  # noqa: F401 (OPTIONAL_BUFFERS re-exported)
 from bench.errors import BenchError, WeightsUnavailable
 
 if TYPE_CHECKING:
@@ -116,55 +117,11 @@ def combined_sha256(digests: Sequence[str]) -> str:
     return hashlib.sha256("+".join(digests).encode()).hexdigest()
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, "torch.Tensor"]:
-    """A state dict from a checkpoint file (tensors only: ``weights_only=True``, never arbitrary pickles)."""
-    import torch
-
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - reported with the file name
-        raise BenchError(f"cannot read checkpoint {path} as a tensor-only state dict: {type(exc).__name__}: {exc}")
-    for key in ("state_dict", "model", "net"):
-        if isinstance(obj, Mapping) and key in obj and isinstance(obj[key], Mapping):
-            obj = obj[key]
-            break
-    if not isinstance(obj, Mapping):
-        raise BenchError(f"checkpoint {path} holds a {type(obj).__name__}, not a state dict")
-    return dict(obj)
-
-
-OPTIONAL_BUFFERS = ("num_batches_tracked", "_tmp_running_mean", "_tmp_running_var", "_running_iter")
-
-
 def load_state_dict_strict(module: "torch.nn.Module", state_dict: Mapping[str, Any], where: str) -> None:
-    """Load with official key names and shapes, strictly.
-
-    Tolerated, because they carry no weights used at inference: a ``module.`` prefix on every key (DataParallel
-    checkpoints) and the BatchNorm bookkeeping buffers in ``OPTIONAL_BUFFERS`` present or absent (torch < 0.4.1 did
-    not save ``num_batches_tracked``; mit_semseg's synchronized BatchNorm adds three training-only running sums).
-    Anything else missing, unexpected or of another shape raises one ``BenchError`` naming the first offenders.
-    """
-    sd = dict(state_dict)
-    if sd and all(k.startswith("module.") for k in sd):
-        sd = {k[len("module."):]: v for k, v in sd.items()}
-    own = module.state_dict()
-    for k in list(sd):
-        if k.endswith(OPTIONAL_BUFFERS) and k not in own:
-            del sd[k]
-    for k, v in own.items():
-        if k.endswith(OPTIONAL_BUFFERS) and k not in sd:
-            sd[k] = v.clone()
-    missing = [k for k in own if k not in sd]
-    unexpected = [k for k in sd if k not in own]
-    shapes = [f"{k} {tuple(sd[k].shape)} vs {tuple(own[k].shape)}" for k in own
-              if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)]
-    if missing or unexpected or shapes:
-        parts = []
-        for label, items in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", shapes)):
-            if items:
-                parts.append(f"{len(items)} {label} (e.g. {', '.join(items[:3])})")
-        raise BenchError(f"{where}: state dict does not match the architecture: {'; '.join(parts)}")
-    module.load_state_dict(sd, strict=True)
+    """Load a released file's state dict with the official key names and shapes, strictly: the tolerated
+    differences are ``bench.checkpoints.normalize_release``'s (prefixes, bookkeeping buffers); anything else
+    missing, unexpected or of another shape raises one ``BenchError``."""
+    strict_load(module, normalize_release(module, state_dict), where)
 
 
 # ----------------------------------------------------------------------------- the segmenter

@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from bench import weights
-from bench.segmenters.base import LabelMapping, Segmenter, SegmenterProtocol, load_checkpoint, \
+from bench.checkpoints import load_state_dict
+from bench.segmenters.base import LabelMapping, Segmenter, SegmenterProtocol, \
     load_state_dict_strict, resolve_weights
 
 WEIGHTS = weights.register(weights.WeightFile(
@@ -136,6 +137,6 @@ class DeepLabV2COCOStuff(Segmenter):
         digest = path = None
         if pretrained:
             path, digest = resolve_weights(WEIGHTS.name, weights)
-            load_state_dict_strict(net, load_checkpoint(path), f"{PROTOCOL.name} ({path})")
+            load_state_dict_strict(net, load_state_dict(path), f"{PROTOCOL.name} ({path})")
         super().__init__(net, PROTOCOL, weights_sha256=digest, device=device, batch_size=batch_size,
                          weights_path=path)

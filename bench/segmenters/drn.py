@@ -17,7 +17,8 @@ import math
 from typing import Any
 
 from bench import weights
-from bench.segmenters.base import LabelMapping, Segmenter, SegmenterProtocol, load_checkpoint, \
+from bench.checkpoints import load_state_dict
+from bench.segmenters.base import LabelMapping, Segmenter, SegmenterProtocol, \
     load_state_dict_strict, resolve_weights
 
 WEIGHTS = weights.register(weights.WeightFile(
@@ -172,6 +173,6 @@ class DRNCityscapes(Segmenter):
         digest = path = None
         if pretrained:
             path, digest = resolve_weights(WEIGHTS.name, weights)
-            load_state_dict_strict(net, load_checkpoint(path), f"{PROTOCOL.name} ({path})")
+            load_state_dict_strict(net, load_state_dict(path), f"{PROTOCOL.name} ({path})")
         super().__init__(net, PROTOCOL, weights_sha256=digest, device=device, batch_size=batch_size,
                          weights_path=path)

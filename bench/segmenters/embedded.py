@@ -106,8 +106,6 @@ def save_safetensors(state: dict[str, Any], path: str | Path, metadata: dict[str
     """Write tensors in the safetensors layout with sorted keys (byte-deterministic); return the sha256."""
     import hashlib
 
-    import numpy as np
-
     header: dict[str, Any] = {"__metadata__": dict(metadata or {})}
     blobs, offset = [], 0
     for k in sorted(state):

@@ -21,8 +21,9 @@ import dataclasses
 from typing import Any, Sequence
 
 from bench import weights
+from bench.checkpoints import load_state_dict
 from bench.errors import BenchError
-from bench.segmenters.base import LabelMapping, Segmenter, SegmenterProtocol, combined_sha256, load_checkpoint, \
+from bench.segmenters.base import LabelMapping, Segmenter, SegmenterProtocol, combined_sha256, \
     load_state_dict_strict, resolve_weights
 
 _ROOT = "http://sceneparsing.csail.mit.edu/model/pytorch/"
@@ -230,7 +231,7 @@ class UPerNetADE20K(Segmenter):
             digests, paths = [], []
             for part, wf, explicit in zip(("encoder", "decoder"), WEIGHT_FILES[release], (encoder, decoder)):
                 path, d = resolve_weights(wf.name, explicit)
-                load_state_dict_strict(getattr(net, part), load_checkpoint(path), f"{release} {part} ({path})")
+                load_state_dict_strict(getattr(net, part), load_state_dict(path), f"{release} {part} ({path})")
                 digests.append(d)
                 paths.append(path)
             digest = combined_sha256(digests)
