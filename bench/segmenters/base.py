@@ -124,6 +124,17 @@ def load_state_dict_strict(module: "torch.nn.Module", state_dict: Mapping[str, A
     strict_load(module, normalize_release(module, state_dict), where)
 
 
+def load_release(net: "torch.nn.Module", weights_name: str, explicit: str | None, where: str,
+                 read: Any = None) -> tuple[str, str]:
+    """Resolve the registered file ``weights_name`` (or ``explicit``), read it (``read``, default
+    ``bench.checkpoints.load_state_dict``) and load it strictly into ``net``; returns (path, sha256)."""
+    from bench.checkpoints import load_state_dict
+
+    path, digest = resolve_weights(weights_name, explicit)
+    load_state_dict_strict(net, (read or load_state_dict)(path), f"{where} ({path})")
+    return path, digest
+
+
 # ----------------------------------------------------------------------------- the segmenter
 
 

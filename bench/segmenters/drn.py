@@ -17,9 +17,7 @@ import math
 from typing import Any
 
 from bench import weights
-from bench.checkpoints import load_state_dict
-from bench.segmenters.base import LabelMapping, Segmenter, SegmenterProtocol, \
-    load_state_dict_strict, resolve_weights
+from bench.segmenters.base import LabelMapping, Segmenter, SegmenterProtocol, load_release
 
 WEIGHTS = weights.register(weights.WeightFile(
     name="drn-d-105-cityscapes",
@@ -170,9 +168,6 @@ class DRNCityscapes(Segmenter):
     def __init__(self, weights: str | None = None, *, pretrained: bool = True, device: str = "cpu",
                  batch_size: int = 4) -> None:
         net = build_drn_d_105_seg(PROTOCOL.num_classes)
-        digest = path = None
-        if pretrained:
-            path, digest = resolve_weights(WEIGHTS.name, weights)
-            load_state_dict_strict(net, load_state_dict(path), f"{PROTOCOL.name} ({path})")
+        path, digest = load_release(net, WEIGHTS.name, weights, PROTOCOL.name) if pretrained else (None, None)
         super().__init__(net, PROTOCOL, weights_sha256=digest, device=device, batch_size=batch_size,
                          weights_path=path)

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from bench import weights
 from bench.errors import BenchError
-from bench.segmenters.base import Segmenter, SegmenterProtocol, load_state_dict_strict, resolve_weights
+from bench.segmenters.base import Segmenter, SegmenterProtocol, load_release
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 WEIGHTS_FILENAME = "embedded-synthetic-streets.safetensors"
@@ -155,10 +155,7 @@ class EmbeddedSegmenter(Segmenter):
     def __init__(self, weights: str | None = None, *, pretrained: bool = True, device: str = "cpu",
                  batch_size: int = 64) -> None:
         net = build_net()
-        digest = path = None
-        if pretrained:
-            path, digest = resolve_weights(WEIGHTS.name, weights)
-            load_state_dict_strict(net, load_safetensors(path), f"{PROTOCOL.name} ({path})")
+        path, digest = load_release(net, WEIGHTS.name, weights, PROTOCOL.name, load_safetensors) if pretrained else (None, None)
         super().__init__(net, PROTOCOL, weights_sha256=digest, device=device, batch_size=batch_size,
                          weights_path=path)
 

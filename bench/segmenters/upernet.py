@@ -21,10 +21,8 @@ import dataclasses
 from typing import Any, Sequence
 
 from bench import weights
-from bench.checkpoints import load_state_dict
 from bench.errors import BenchError
-from bench.segmenters.base import LabelMapping, Segmenter, SegmenterProtocol, combined_sha256, \
-    load_state_dict_strict, resolve_weights
+from bench.segmenters.base import LabelMapping, Segmenter, SegmenterProtocol, combined_sha256, load_release
 
 _ROOT = "http://sceneparsing.csail.mit.edu/model/pytorch/"
 _LIC = "BSD-3-Clause (CSAILVision/semantic-segmentation-pytorch); ADE20K terms of use"
@@ -230,8 +228,7 @@ class UPerNetADE20K(Segmenter):
         if pretrained:
             digests, paths = [], []
             for part, wf, explicit in zip(("encoder", "decoder"), WEIGHT_FILES[release], (encoder, decoder)):
-                path, d = resolve_weights(wf.name, explicit)
-                load_state_dict_strict(getattr(net, part), load_state_dict(path), f"{release} {part} ({path})")
+                path, d = load_release(getattr(net, part), wf.name, explicit, f"{release} {part}")
                 digests.append(d)
                 paths.append(path)
             digest = combined_sha256(digests)
