@@ -290,6 +290,23 @@ class GANModel(nn.Module):
             self._vgg = VGGLoss(self.cfg.vgg_weights, device)
         return self._vgg
 
+    def add_reconstruction_terms(self, loss_g: torch.Tensor, fake: torch.Tensor, real: torch.Tensor,
+                                 logs: dict[str, float]) -> torch.Tensor:
+        """``loss_g`` plus the optional pixel L1 (``lambda_l1``: not in the papers, see configs ``mini``) and VGG
+        perceptual (``lambda_vgg``, when its weights are available) terms, added in that order; logged in ``logs``."""
+        import torch.nn.functional as F
+
+        if getattr(self.cfg, "lambda_l1", 0):
+            g_l1 = F.l1_loss(fake.float(), real) * self.cfg.lambda_l1
+            loss_g = loss_g + g_l1
+            logs["G_L1"] = float(g_l1.detach())
+        vgg = self.vgg(real.device)
+        if vgg is not None and vgg.enabled:
+            g_vgg = vgg(fake.float(), real) * self.cfg.lambda_vgg
+            loss_g = loss_g + g_vgg
+            logs["G_VGG"] = float(g_vgg.detach())
+        return loss_g
+
     def vgg_status(self) -> str:
         if not self._vgg_enabled():
             return "off (config)"

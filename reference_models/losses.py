@@ -120,7 +120,8 @@ def build_vgg19(weights_path: str | None = None) -> tuple[VGG19Features | None, 
         return None, status
     import torchvision
 
-    net = torchvision.models.vgg19(weights=None)
+    with torch.random.fork_rng(devices=[]):  # its random init is overwritten: leave the training's RNG alone
+        net = torchvision.models.vgg19(weights=None)
     state = torch.load(resolved.path, map_location="cpu", weights_only=True)
     net.load_state_dict(state)
     return VGG19Features(net.features).eval(), f"enabled: {resolved.path} (sha256 {resolved.sha256[:16]}...)"

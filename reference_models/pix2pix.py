@@ -152,23 +152,22 @@ class Pix2PixModel(GANModel):
     def train_step(self, batch: dict[str, Any], opts: dict[str, torch.optim.Optimizer], ctx: Any) -> dict[str, float]:
         a = self.encode(batch["label"], batch["instance"])
         b = image_to_float(batch["image"])
-        G, D = self.G, self.D
         with ctx.autocast():
-            fake = G(a)
+            fake = self.G(a)
         # D: (fake + real) / 2, as optimize_parameters() in the authors' pix2pix_model.py
-        D.requires_grad_(True)
+        self.D.requires_grad_(True)
         with ctx.autocast():
-            d_fake = gan_loss(D(torch.cat([a, fake.detach()], 1)), False, self.cfg.gan_mode)
-            d_real = gan_loss(D(torch.cat([a, b], 1)), True, self.cfg.gan_mode)
+            d_fake = gan_loss(self.D(torch.cat([a, fake.detach()], 1)), False, self.cfg.gan_mode)
+            d_real = gan_loss(self.D(torch.cat([a, b], 1)), True, self.cfg.gan_mode)
             loss_d = (d_fake + d_real) * 0.5
         ctx.step(opts["D"], loss_d, "D")
-        D.requires_grad_(False)
+        self.D.requires_grad_(False)
         with ctx.autocast():
-            g_gan = gan_loss(D(torch.cat([a, fake], 1)), True, self.cfg.gan_mode, for_discriminator=False)
+            g_gan = gan_loss(self.D(torch.cat([a, fake], 1)), True, self.cfg.gan_mode, for_discriminator=False)
             g_l1 = F.l1_loss(fake.float(), b) * self.cfg.lambda_l1
             loss_g = g_gan + g_l1
         ctx.step(opts["G"], loss_g, "G")
-        D.requires_grad_(True)
+        self.D.requires_grad_(True)
         return {"G_GAN": float(g_gan.detach()), "G_L1": float(g_l1.detach()), "D_real": float(d_real.detach()), "D_fake": float(d_fake.detach())}
 
     def generate(self, label: torch.Tensor, inst: torch.Tensor, seed: int) -> torch.Tensor:

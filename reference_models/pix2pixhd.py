@@ -18,7 +18,6 @@ from typing import Any
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from bench.adapter import DatasetInfo, register_method
 from reference_models.common import GANModel, ReferenceGenerator, image_to_float
@@ -226,42 +225,30 @@ class Pix2PixHDModel(GANModel):
         cfg = self.cfg
         a = self.encode(batch["label"], batch["instance"])
         real = image_to_float(batch["image"])
-        G, D = self.G, self.D
-        vgg = self.vgg(real.device)
+        logs: dict[str, float] = {}
         with ctx.autocast():
             g_in = a
             if self.use_features:
                 feat = self.E(real, batch["instance"])
                 self.bank.update(feat.detach(), batch["label"])
                 g_in = torch.cat([a, feat], 1)
-            fake = G(g_in)
+            fake = self.G(g_in)
             self.D.requires_grad_(False)
             pred_fake = self.D(torch.cat([a, fake], 1))
             with torch.no_grad():
                 pred_real = self.D(torch.cat([a, real], 1))
             g_gan = gan_loss(pred_fake, True, cfg.gan_mode, for_discriminator=False, reduce="sum")
             g_feat = feature_matching(pred_fake, pred_real, cfg.lambda_feat, 4.0 / (cfg.n_layers_d + 1))
-            loss_g = g_gan + g_feat
-            g_l1 = None
-            if cfg.lambda_l1:  # not in the paper: a pixel L1 term, off in ``paper`` (see configs.py, ``mini``)
-                g_l1 = F.l1_loss(fake.float(), real) * cfg.lambda_l1
-                loss_g = loss_g + g_l1
-            g_vgg = vgg(fake.float(), real) * cfg.lambda_vgg if vgg is not None and vgg.enabled else None
-            if g_vgg is not None:
-                loss_g = loss_g + g_vgg
+            loss_g = self.add_reconstruction_terms(g_gan + g_feat, fake, real, logs)
         ctx.step(opts["G"], loss_g, "G")
         self.D.requires_grad_(True)
         with ctx.autocast():
-            d_fake = gan_loss(D(torch.cat([a, fake.detach()], 1)), False, cfg.gan_mode, reduce="sum")
-            d_real = gan_loss(D(torch.cat([a, real], 1)), True, cfg.gan_mode, reduce="sum")
+            d_fake = gan_loss(self.D(torch.cat([a, fake.detach()], 1)), False, cfg.gan_mode, reduce="sum")
+            d_real = gan_loss(self.D(torch.cat([a, real], 1)), True, cfg.gan_mode, reduce="sum")
             loss_d = (d_fake + d_real) * 0.5
         ctx.step(opts["D"], loss_d, "D")
-        out = {"G_GAN": float(g_gan.detach()), "G_Feat": float(g_feat.detach()), "D_real": float(d_real.detach()), "D_fake": float(d_fake.detach())}
-        if g_vgg is not None:
-            out["G_VGG"] = float(g_vgg.detach())
-        if g_l1 is not None:
-            out["G_L1"] = float(g_l1.detach())
-        return out
+        return {"G_GAN": float(g_gan.detach()), "G_Feat": float(g_feat.detach()), "D_real": float(d_real.detach()),
+                "D_fake": float(d_fake.detach()), **logs}
 
     def generate(self, label: torch.Tensor, inst: torch.Tensor, seed: int) -> torch.Tensor:
         x = self.encode(label, inst)

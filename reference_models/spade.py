@@ -217,8 +217,6 @@ class SPADEModel(GANModel):
         cfg = self.cfg
         seg = self.encode(batch["label"], batch["instance"])
         real = image_to_float(batch["image"])
-        G, D = self.G, self.D
-        vgg = self.vgg(real.device)
         out: dict[str, float] = {}
         # generator step (SPADE's run_generator_one_step)
         self.D.requires_grad_(False)
@@ -231,22 +229,14 @@ class SPADEModel(GANModel):
                 kld = kld_loss(mu.float(), logvar.float()) * cfg.lambda_kld
                 loss_g = loss_g + kld
                 out["KLD"] = float(kld.detach())
-            fake = G(seg, z)
+            fake = self.G(seg, z)
             preds = self.D(torch.cat([torch.cat([seg, fake], 1), torch.cat([seg, real], 1)], 0))
             b = seg.shape[0]
             pred_fake = [[t[:b] for t in p] for p in preds]
             pred_real = [[t[b:] for t in p] for p in preds]
             g_gan = gan_loss(pred_fake, True, cfg.gan_mode, for_discriminator=False)
             g_feat = feature_matching(pred_fake, pred_real, cfg.lambda_feat)
-            loss_g = loss_g + g_gan + g_feat
-            if cfg.lambda_l1:  # not in the paper: a pixel L1 term, off in ``paper`` (see configs.py, ``mini``)
-                g_l1 = F.l1_loss(fake.float(), real) * cfg.lambda_l1
-                loss_g = loss_g + g_l1
-                out["G_L1"] = float(g_l1.detach())
-            if vgg is not None and vgg.enabled:
-                g_vgg = vgg(fake.float(), real) * cfg.lambda_vgg
-                loss_g = loss_g + g_vgg
-                out["G_VGG"] = float(g_vgg.detach())
+            loss_g = self.add_reconstruction_terms(loss_g + g_gan + g_feat, fake, real, out)
         ctx.step(opts["G"], loss_g, "G")
         self.D.requires_grad_(True)
         # discriminator step (run_discriminator_one_step: a fresh fake without gradient)
@@ -257,7 +247,7 @@ class SPADEModel(GANModel):
                 z = torch.randn_like(mu) * torch.exp(0.5 * logvar) + mu
             fake = self.G(seg, z).detach()
         with ctx.autocast():
-            preds = D(torch.cat([torch.cat([seg, fake], 1), torch.cat([seg, real], 1)], 0))
+            preds = self.D(torch.cat([torch.cat([seg, fake], 1), torch.cat([seg, real], 1)], 0))
             pred_fake = [[t[:b] for t in p] for p in preds]
             pred_real = [[t[b:] for t in p] for p in preds]
             d_fake = gan_loss(pred_fake, False, cfg.gan_mode)
