@@ -85,6 +85,14 @@ class Generator(ABC):
         without any (the default: an adapter that needs none); raise a BenchError to refuse."""
         return None
 
+    @classmethod
+    def native_resolution(cls, dataset: str, config: str | None) -> tuple[int, int] | None:
+        """(H, W) the weights of this config were trained at, when that is fixed (a release); None: any.
+
+        ``bench run`` refuses another evaluation resolution unless asked (``--any-resolution``): a 1024p
+        release run at 256x512 sees 1/16 of its training pixels and its number means something else."""
+        return None
+
     def provenance(self) -> dict[str, Any]:
         """Recorded in the result: config name and checkpoint sha256 (override to add more)."""
         from bench.weights import sha256_file
@@ -165,7 +173,15 @@ def sample_seed(run_seed: int, key: str, k: int) -> int:
 
 
 def to_uint8(images: Any) -> Any:
-    """[-1, 1] float images -> uint8 (round half to even, clamp), the usual GAN output convention."""
+    """[-1, 1] float images -> uint8 (round half to even, clamp), the usual GAN output convention.
+
+    NaN or Inf is refused: casting would turn it into 0 (black) and a broken model would get a number.
+    """
     import torch
 
+    images = images.detach()
+    if images.is_floating_point() and not bool(torch.isfinite(images).all()):
+        bad = int((~torch.isfinite(images)).sum())
+        raise BenchError(f"generator output holds {bad} NaN/Inf value(s) of {images.numel()}: the weights or the "
+                         "inputs are broken (a diverged or damaged checkpoint?)")
     return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()

@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--metrics", type=_metrics_arg, help="subset of metrics (default: all that apply)")
     r.add_argument("--segmenter", help="segmenter for mIoU (default: the dataset protocol's, when available)")
     r.add_argument("--limit", type=int, help="only the first N label maps (recorded; for quick looks)")
+    r.add_argument("--partial", action="store_true",
+                   help="evaluate a split that does not match its manifest (recorded in the protocol)")
+    r.add_argument("--any-resolution", action="store_true",
+                   help="run released weights at another resolution than they were trained at (recorded)")
     r.add_argument("--out", help="run directory (default: bench-runs/<method>-<config>-<dataset>-<split>-<run id>)")
     r.add_argument("--results", help="leaderboard folder to write the record into (default: the checkout's leaderboard/)")
 
@@ -150,7 +154,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         config=args.config, checkpoint=args.checkpoint, train=args.train, train_steps=args.train_steps,
         samples_per_label=args.samples_per_label, seed=args.seed, device=_device(args.device),
         batch_size=args.batch_size, out=args.out, results=args.results, segmenter=args.segmenter,
-        metrics=args.metrics, limit=args.limit,
+        metrics=args.metrics, limit=args.limit, partial=args.partial, any_resolution=args.any_resolution,
     ))
     print(f"{rec['method']['name']} ({rec['method']['config'] or 'default'}) on {rec['dataset']['card']} "
           f"{rec['dataset']['split']}, protocol {rec['fingerprint']}")

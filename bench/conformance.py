@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from bench.errors import BenchError
 
@@ -22,6 +22,8 @@ def output_problem(out: Any, batch_size: int, resolution: tuple[int, int]) -> st
 
     if not isinstance(out, torch.Tensor):
         return f"returned {type(out).__name__}, expected a torch.Tensor"
+    if out.device.type == "meta" or (out.dtype.is_floating_point and out.device.type != "cpu"):
+        return f"returned a tensor on {out.device}, expected one on the CPU (end generate with .cpu())"
     if out.dtype.is_floating_point:
         if torch.isnan(out).any():
             return f"returned {out.dtype} with NaN values, expected uint8"
@@ -29,12 +31,23 @@ def output_problem(out: Any, batch_size: int, resolution: tuple[int, int]) -> st
             return (f"returned {out.dtype} with values in [{float(out.min()):.3g}, {float(out.max()):.3g}], "
                     "expected uint8 in 0..255")
         return f"returned {out.dtype}, expected uint8 (convert with bench.adapter.to_uint8)"
+    if out.device.type != "cpu":
+        return f"returned a tensor on {out.device}, expected one on the CPU (end generate with .cpu())"
     if out.dtype != torch.uint8:
         return f"returned dtype {out.dtype}, expected uint8"
     expected = (batch_size, 3, *resolution)
     if tuple(out.shape) != expected:
         return f"returned shape {list(out.shape)}, expected {list(expected)}"
     return None
+
+
+def call_adapter(method: str, fn: Callable[[], Any], what: str = "generate") -> Any:
+    """Run adapter code; ``sys.exit`` inside it becomes a one-line error instead of ending bench with its code
+    (``SystemExit(0)`` would otherwise end `bench run` with exit 0 and no record)."""
+    try:
+        return fn()
+    except SystemExit as exc:
+        raise BenchError(f"method '{method}' called sys.exit({exc.code!r}) in {what}") from None
 
 
 def check_output(method: str, out: Any, batch_size: int, resolution: tuple[int, int]) -> Any:
@@ -50,7 +63,9 @@ def _slice(batch: dict[str, Any], idx: Sequence[int]) -> dict[str, Any]:
 
 def run_checks(gen: Any, batch: dict[str, Any], seeds: Sequence[int], *, full: bool = True) -> list[Check]:
     """Shape/dtype/range, same seeds -> same output, different seeds -> different output (multimodal),
-    batch-size independence and speed. ``full=False`` runs only the checks ``bench run`` needs."""
+    batch-size independence and speed. ``full=False`` skips only the speed line: ``bench run`` relies on every
+    other check (same seeds for resume, batch-size independence for resumed sub-batches, different seeds for the
+    diversity metrics)."""
     import torch
 
     res = tuple(batch["label"].shape[-2:])
@@ -62,6 +77,8 @@ def run_checks(gen: Any, batch: dict[str, Any], seeds: Sequence[int], *, full: b
             return fn(), None
         except BenchError:
             raise
+        except SystemExit as exc:  # an adapter must not end the check with its own exit code
+            return None, f"called sys.exit({exc.code!r})"
         except Exception as exc:  # noqa: BLE001 - any adapter failure is reported, not a traceback
             return None, f"raised {type(exc).__name__}: {exc}"
 
@@ -78,8 +95,6 @@ def run_checks(gen: Any, batch: dict[str, Any], seeds: Sequence[int], *, full: b
     checks.append(Check("same seeds give the same images", same,
                         "identical" if same else (err or "two calls with the same seeds returned different images "
                                                   "(seed every random draw from the seeds argument)")))
-    if not full:
-        return checks
     if getattr(gen, "multimodal", False):
         other, err = safe(lambda: gen.generate(batch, seeds=[s + 1 for s in seeds]))
         differs = err is None and output_problem(other, b, res) is None and not torch.equal(out, other)
@@ -99,5 +114,7 @@ def run_checks(gen: Any, batch: dict[str, Any], seeds: Sequence[int], *, full: b
                         "batch of %d == %d batches of 1" % (b, b) if indep else
                         "sample i must depend only on its own inputs and seeds[i]; batch of %d != batches of 1%s"
                         % (b, diff)))
+    if not full:
+        return checks
     checks.append(Check("speed", True, f"{b / dt:.1f} images/s at batch {b} on {getattr(gen, 'device', 'cpu')}"))
     return checks

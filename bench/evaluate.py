@@ -289,6 +289,7 @@ def evaluate_folders(
         diversity_seed=opts.diversity_seed,
         segmenter=opts.segmenter,
         segmenter_sha256=seg_sha,
+        segmenter_protocol=_segmenter_protocol(segmenter),
         num_classes=num_classes,
         ignore_index=opts.ignore_index,
         metric_versions=tuple(sorted((m, "1") for m in ALL_METRICS)),
@@ -474,6 +475,12 @@ def evaluate_folders(
     }
 
 
+def _segmenter_protocol(segmenter: Any) -> tuple[tuple[str, str], ...] | None:
+    """Every field of a registered segmenter's SegmenterProtocol (a plain callable has none to record)."""
+    proto = getattr(segmenter, "protocol", None)
+    return Protocol.freeze(proto.as_dict()) if hasattr(proto, "as_dict") else None
+
+
 def _wdict(rw) -> dict[str, str]:
     return {"file": str(rw.path), "sha256": rw.sha256, "source": rw.source}
 
@@ -496,7 +503,12 @@ def _load_segmenter(spec: str, num_classes: int | None):
     else:
         obj = import_string(spec)
         if isinstance(obj, type):
-            obj = obj()
+            try:
+                obj = obj()
+            except BenchError:
+                raise
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - third-party segmenter code
+                raise BenchError(f"segmenter '{spec}' failed to initialise: {type(exc).__name__}: {exc}") from exc
     if not callable(obj):
         raise BenchError(f"segmenter '{spec}' is not callable")
     n = num_classes if num_classes is not None else getattr(obj, "num_classes", None)

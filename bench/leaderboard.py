@@ -48,8 +48,24 @@ def load_records(results: Path) -> list[dict[str, Any]]:
     return out
 
 
+def method_key(name: str) -> str:
+    """The join key of a method between records and reported.csv: case and punctuation fold away, so `bench run`'s
+    ``spade`` / ``pix2pixhd`` meet the papers' ``SPADE`` / ``pix2pixHD``."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def _n_text(r: dict[str, Any]) -> str:
+    """How many conditions (x samples each) a record evaluated, and whether that was the whole split."""
+    p = r.get("protocol", {})
+    n = p.get("n_conditions", r.get("dataset", {}).get("n"))
+    k = p.get("samples_per_condition", r.get("seeds", {}).get("samples_per_label", 1)) or 1
+    text = f"{n}" + (f"×{k}" if k > 1 else "")
+    return text + (" (partial)" if p.get("partial") else "")
+
+
 def records_frame(records: list[dict[str, Any]]):
-    """One row per record: dataset, method, config, seed, fingerprint, grid link, and every metric (null if absent)."""
+    """One row per record: dataset, method, config, seed, N, fingerprint, grid link, and every metric (null if
+    absent)."""
     import polars as pl
 
     rows = []
@@ -57,6 +73,7 @@ def records_frame(records: list[dict[str, Any]]):
         row = {
             "dataset": r["dataset"]["card"].split("@")[0],
             "method": r["method"]["name"],
+            "n": _n_text(r),
             "config": r["method"].get("config") or "-",
             "seed": int(r["seeds"]["run"]),
             "fingerprint": r["fingerprint"],
@@ -66,7 +83,8 @@ def records_frame(records: list[dict[str, Any]]):
             v = r["metrics"].get(m)
             row[m] = float(v) * PERCENT.get(m, 1.0) if isinstance(v, (int, float)) else None
         rows.append(row)
-    schema = {"dataset": pl.Utf8, "method": pl.Utf8, "config": pl.Utf8, "seed": pl.Int64, "fingerprint": pl.Utf8,
+    schema = {"dataset": pl.Utf8, "method": pl.Utf8, "n": pl.Utf8, "config": pl.Utf8, "seed": pl.Int64,
+              "fingerprint": pl.Utf8,
               "grid": pl.Utf8, **{m: pl.Float64 for m in METRICS}}
     return pl.DataFrame(rows, schema=schema)
 
@@ -114,7 +132,7 @@ def render(records: list[dict[str, Any]], reported) -> dict[str, str]:
              "Reproduced numbers come from `bench run` records in `results/`; reported numbers are the papers' own,",
              "measured under the papers' protocols (see each table's notes), and are never ranked against ours.",
              "Rows are ranked only against rows with the same protocol fingerprint.", "",
-             "| dataset | reproduced rows | protocols | reported rows |", "|---|---|---|---|"]
+             "| dataset | records | protocols | reported rows |", "|---|---|---|---|"]
     for ds in datasets:
         sub = df.filter(pl.col("dataset") == ds)
         rep = reported.filter(pl.col("dataset") == ds)
@@ -133,14 +151,19 @@ def _render_dataset(ds: str, sub, rep, protocols: dict[str, dict]) -> str:
     if len(fps) > 1:
         lines += [f"> Note: these results were measured under {len(fps)} different protocols (fingerprints "
                   f"{', '.join(f'`{f}`' for f in fps)}). Numbers are comparable only within one table.", ""]
-    reported_by_method = {r["method"]: r for r in rep.iter_rows(named=True)}
+    reported_by_method = {method_key(r["method"]): r for r in rep.iter_rows(named=True)}
     for fp in fps:
         group = sub.filter(pl.col("fingerprint") == fp)
         cols = [m for m in METRICS if group[m].drop_nulls().len() > 0]
-        agg = (group.group_by(["method", "config"]).agg(
-            [pl.len().alias("n")] + [pl.col(m).mean().alias(m) for m in cols]
+        # Records of one seed are one measurement (a rerun, the same run in two folders): averaged first, so
+        # "seeds" counts distinct seeds and the std is over seeds only.
+        per_seed = (group.group_by(["method", "config", "seed"]).agg(
+            [pl.col(m).mean().alias(m) for m in cols]
+            + [pl.col("grid").sort().first().alias("grid"), pl.col("n").sort().first().alias("n")]))
+        agg = (per_seed.group_by(["method", "config"]).agg(
+            [pl.len().alias("seeds")] + [pl.col(m).mean().alias(m) for m in cols]
             + [pl.col(m).std(ddof=1).alias(f"{m}_std") for m in cols]
-            + [pl.col("grid").sort().first().alias("grid")])
+            + [pl.col("grid").sort().first().alias("grid"), pl.col("n").sort().first().alias("n")])
             .sort(["method", "config"]))
         best = {}
         for m in cols:
@@ -153,17 +176,19 @@ def _render_dataset(ds: str, sub, rep, protocols: dict[str, dict]) -> str:
                   f"{p.get('image_resize')}; FID/KID: {p.get('feature_extractor')} ({p.get('fid_resize')} resize); "
                   f"segmenter: {p.get('segmenter') or 'none'}.", ""]
         rep_cols = [c for c in ("fid", "miou", "pixel_acc") if any(c in r and r[c] is not None for r in reported_by_method.values())]
-        head = ["method", "config", "seeds"] + [
+        head = ["method", "config", "seeds", "N"] + [
             f"{METRICS[m][0]} {'↑' if METRICS[m][1] else '↓'}" for m in cols] + [
             f"{METRICS[c][0]} (reported)" for c in rep_cols] + ["samples"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for row in agg.iter_rows(named=True):
-            cells = [row["method"], row["config"], str(row["n"])]
+            cells = [row["method"], row["config"], str(row["seeds"]), row["n"]]
             for m in cols:
                 v = row[m]
                 is_best = v is not None and m in best and round(v, METRICS[m][2]) == round(best[m], METRICS[m][2])
-                cells.append(_fmt(v, row[f"{m}_std"], row["n"], METRICS[m][2], is_best and agg.height > 1))
-            r = reported_by_method.get(row["method"], {})
+                cells.append(_fmt(v, row[f"{m}_std"], row["seeds"], METRICS[m][2], is_best and agg.height > 1))
+            # a paper's number sits beside the row of its own setup (the paper configs), not beside our minis
+            paper_like = row["config"] == "-" or row["config"].startswith("paper")
+            r = reported_by_method.get(method_key(row["method"]), {}) if paper_like else {}
             cells += [_reported_cell(r.get(c)) for c in rep_cols]
             cells.append(f"[grid]({row['grid']})" if row["grid"] else "")
             lines.append("| " + " | ".join(cells) + " |")

@@ -4,9 +4,12 @@ holder dies (a killed run never leaves a stale lock)."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import os
 from pathlib import Path
 from types import TracebackType
+from typing import Iterator
 
 from bench.errors import BenchError
 
@@ -34,3 +37,16 @@ class DirLock:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.release()
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """A blocking exclusive ``flock`` on the folder itself (no lock file is left in e.g. leaderboard/results):
+    writers of one folder take turns; the kernel releases it if the holder dies."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock

@@ -6,8 +6,11 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
-PROTOCOL_VERSION = "1"
+# 2: N (conditions, samples per condition, real images), instance maps, label encoding, the whole segmenter
+#    protocol and the output quantisation joined the fingerprint
+PROTOCOL_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,18 @@ class Protocol:
 
     dataset: str = "folder"  # dataset card id@version, or "folder" for `bench eval` on two folders
     split: str = "custom"
+    # How many: FID/KID are biased in N, so a number on 8 of 500 label maps is not the 500-map number.
+    n_conditions: int | None = None  # label maps (conditions) evaluated; None for `bench eval` (see inputs)
+    samples_per_condition: int | None = None
+    n_real: int | None = None
+    partial: bool = False  # True when the evaluated conditions are not the whole split its manifest lists
+    has_instances: bool | None = None  # instance maps given to the generator (None: not a `bench run`)
+    label_encoding: str | None = None  # "index-png", or "colour-jpeg-ab" for pix2pix A|B files (decoded labels)
+    # The benchmark's sample convention: generators return uint8 (bench.adapter.to_uint8 rounds half to even) and
+    # samples are stored as lossless PNG. SPADE's and pix2pixHD's own writers truncate (and pix2pixHD saves JPEG):
+    # about +0.5 grey level on average in our samples, enough to move FID, so it is part of the protocol.
+    output_quantisation: str = "uint8-round-half-even"
+    sample_format: str = "png"
     eval_resolution: tuple[int, int] | None = None  # (height, width) the images are evaluated at
     image_resize: str = "none"  # filter used to bring images to eval_resolution
     label_resize: str = "nearest"
@@ -42,10 +57,20 @@ class Protocol:
     diversity_seed: int = 0
     segmenter: str | None = None
     segmenter_sha256: str | None = None
+    # every field of the segmenter's SegmenterProtocol (input size, normalisation, resize policy, ...), as a
+    # sorted tuple of (key, canonical JSON value) so the dataclass stays hashable
+    segmenter_protocol: tuple[tuple[str, str], ...] | None = None
     num_classes: int | None = None
     ignore_index: int | None = 255
     metric_versions: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     version: str = PROTOCOL_VERSION
+
+    @staticmethod
+    def freeze(fields: dict[str, Any] | None) -> tuple[tuple[str, str], ...] | None:
+        """A dict of protocol facts as a hashable, canonical tuple (key, JSON value), sorted by key."""
+        if fields is None:
+            return None
+        return tuple(sorted((str(k), json.dumps(v, sort_keys=True)) for k, v in fields.items()))
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(dataclasses.asdict(self)))

@@ -10,8 +10,10 @@ PNG or absent), a finished evaluation is not redone, and the record is written l
     <run dir>/evaluation.json   the metric engine's record (written when evaluation is complete)
     <run dir>/grid.png          label | samples | real, for the first label maps
 
-Real images and segmenter labels of a split are exported once per dataset fingerprint into the cache and shared
-by every method (their Inception features are then cached too, keyed by content).
+Real images and segmenter labels of a split are exported once per source content (sha256 of every source file)
+into the cache, verified file by file on reuse, and shared by every method (their Inception features are then
+cached too, keyed by content). A split that does not match its manifest is refused unless ``--limit`` or
+``--partial`` says so; either is part of the protocol fingerprint.
 """
 
 from __future__ import annotations
@@ -51,8 +53,21 @@ class RunSpec:
     results: str | None = None  # results folder (default: leaderboard/results of the checkout)
     segmenter: str | None = None
     metrics: tuple[str, ...] | None = None
-    limit: int | None = None  # evaluate only the first N label maps (quick looks; recorded in the run id)
+    limit: int | None = None  # evaluate only the first N label maps (quick looks; recorded in the protocol)
+    partial: bool = False  # evaluate a split that does not match its manifest (recorded in the protocol)
+    any_resolution: bool = False  # run a release at another resolution than it was trained at (recorded)
     progress: bool | None = None
+
+    def validate(self) -> None:
+        """One line for every value that cannot work, before any work is done."""
+        for name, value in (("--samples-per-label", self.samples_per_label), ("--batch-size", self.batch_size),
+                            ("--limit", self.limit), ("--train-steps", self.train_steps)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise BenchError(f"{name} must be a positive integer, got {value!r}")
+        if self.train and self.checkpoint:
+            raise BenchError("give either --checkpoint or --train, not both")
+        if self.metrics is not None and not self.metrics:
+            raise BenchError("--metrics names no metric")
 
 
 def _atomic_png(path: Path, array: Any, mode: str | None = None) -> None:
@@ -69,42 +84,113 @@ def _json_bytes(obj: Any) -> bytes:
     return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
 
 
-def export_real(ds: Any, limit: int | None, progress: bool | None) -> tuple[Path, Path, list[str]]:
-    """Real images and segmenter-space labels of the split at the eval resolution, exported once per dataset
-    fingerprint into the cache (shared by all methods and by concurrent runs: every file is atomic)."""
+def source_digest(ds: Any, indices: list[int], progress: bool | None) -> str:
+    """sha256 over (key, sha256 of each source file) of the evaluated samples: what the data *is*, so another
+    copy of a dataset with the same file names (a corrected release, a different --root) gets its own export."""
+    from tqdm.auto import tqdm
+
+    from bench.weights import sha256_file
+
+    h = hashlib.sha256()
+    for i in tqdm(indices, desc="hash sources", unit="pair", leave=False, file=sys.stderr,
+                  disable=(not progress) if progress is not None else None):
+        s = ds.samples[i]
+        parts = [sha256_file(p) if p is not None else "-" for p in (s.image, s.label, s.instance)]
+        h.update(("\0".join([s.key, *parts]) + "\n").encode())
+    return h.hexdigest()
+
+
+EXPORT_FORMAT = 2  # 2: keyed by source content, every exported file's sha256 in export.json
+
+
+def export_real(ds: Any, n: int, progress: bool | None) -> tuple[Path, Path, list[str]]:
+    """Real images and segmenter-space labels of the first ``n`` samples at the eval resolution, exported into
+    the cache once per source content and protocol, shared by all methods and concurrent runs (atomic files).
+
+    A cached export is verified file by file against the sha256s of its ``export.json``; a damaged or edited
+    file is re-exported from the source (with a warning), never scored."""
     import numpy as np
     from tqdm.auto import tqdm
 
-    from bench.weights import user_cache_dir
+    from bench.evaluate import atomic_write_bytes
+    from bench.weights import sha256_file, user_cache_dir
 
-    n = len(ds) if limit is None else min(limit, len(ds))
-    fp = hashlib.sha256(json.dumps(ds.fingerprint(), sort_keys=True).encode()).hexdigest()[:16]
-    base = user_cache_dir() / "real" / f"{ds.card.name}-{ds.split}-{fp}"
-    real_dir, label_dir = base / "images", base / "labels"
     keys = [ds.samples[i].key for i in range(n)]
+    ident = {"format": EXPORT_FORMAT, "dataset": ds.fingerprint(), "n": n,
+             "sources": source_digest(ds, list(range(n)), progress)}
+    digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+    base = user_cache_dir() / "real" / f"{ds.card.name}-{ds.split}-{digest}"
+    real_dir, label_dir = base / "images", base / "labels"
+    index_file = base / "export.json"
+    index: dict[str, dict[str, str]] = {}
+    if index_file.is_file():
+        try:
+            loaded = json.loads(index_file.read_text())
+            if loaded.get("identity") == ident and isinstance(loaded.get("files"), dict):
+                index = loaded["files"]
+        except (OSError, ValueError):
+            index = {}  # unreadable index: every file is re-verified by re-export below
+    todo, damaged = [], []
+    for i, key in enumerate(keys):
+        want = index.get(key, {})
+        files = {"image": real_dir / f"{key}.png", "label": label_dir / f"{key}.png"}
+        present = all(f.is_file() for f in files.values())
+        if present and want and all(sha256_file(f) == want.get(k) for k, f in files.items()):
+            continue
+        if present and want:
+            damaged.append(key)
+        todo.append(i)
+    if damaged:
+        print(f"warning: {len(damaged)} cached real file(s) in {base} differ from their export record "
+              f"(first {damaged[0]}); re-exported from the source", file=sys.stderr)
     lut = np.asarray(ds.segmenter_lut)
-    todo = [i for i in range(n) if not (real_dir / f"{keys[i]}.png").is_file() or not (label_dir / f"{keys[i]}.png").is_file()]
     for i in tqdm(todo, desc="real images", unit="img", disable=(not progress) if progress is not None else None,
                   leave=False, file=sys.stderr):
-        image, label, _ = ds.arrays(i)
+        image, label, _ = ds.arrays(i, cached=False)  # from the source: a cache never feeds the reference side
         seg = lut[label]
         dtype = np.uint8 if seg.max() < 256 else np.uint16
         _atomic_png(label_dir / f"{keys[i]}.png", seg.astype(dtype))
         _atomic_png(real_dir / f"{keys[i]}.png", np.ascontiguousarray(image))
-    if limit is not None:
-        # a subset is its own folder of links, so the real-feature cache is keyed by exactly these files
-        sub = base / f"first-{n}"
-        for folder, name in ((real_dir, "images"), (label_dir, "labels")):
-            for k in keys:
-                link = sub / name / f"{k}.png"
-                if not link.exists():
-                    link.parent.mkdir(parents=True, exist_ok=True)
-                    try:
-                        os.symlink(folder / f"{k}.png", link)
-                    except FileExistsError:
-                        pass
-        return sub / "images", sub / "labels", keys
+        index[keys[i]] = {"image": sha256_file(real_dir / f"{keys[i]}.png"),
+                          "label": sha256_file(label_dir / f"{keys[i]}.png")}
+    if todo or not index_file.is_file():
+        atomic_write_bytes(index_file, _json_bytes({"identity": ident, "files": {k: index[k] for k in keys}}))
     return real_dir, label_dir, keys
+
+
+def check_split(ds: Any, limit: int | None, partial: bool) -> bool:
+    """True when what is evaluated is not the whole split its manifest freezes; refuse that unless asked.
+
+    FID/KID depend on N and a few files are not the split, so 8 of 500 Cityscapes images must not give a row
+    that sits next to rows measured on 500."""
+    import re
+
+    m = ds.manifest
+    keys = [s.key for s in ds.samples]
+    problems = []
+    if m.kind == "published-counts":
+        pattern = m.raw.get("key_pattern")
+        if pattern:
+            odd = [k for k in keys if not re.match(pattern, Path(k).name)]
+            if odd:
+                problems.append(f"{len(odd)} file(s) not named like the split's files (e.g. {odd[0]})")
+    else:
+        listed = {f["key"] for f in m.files}
+        missing, extra = sorted(listed - set(keys)), sorted(set(keys) - listed)
+        if missing:
+            problems.append(f"{len(missing)} listed file(s) missing (e.g. {missing[0]})")
+        if extra:
+            problems.append(f"{len(extra)} file(s) not in the manifest (e.g. {extra[0]})")
+    complete = len(keys) == m.count and not problems
+    n = len(keys) if limit is None else min(limit, len(keys))
+    if not complete and limit is None and not partial:
+        detail = f" ({'; '.join(problems)})" if problems else ""
+        raise BenchError(
+            f"{ds.card.name} {ds.split} under {ds.root}: {len(keys)} pair(s) found, its manifest {m.path} lists "
+            f"{m.count}{detail}; a partial split is not the benchmark's split: pass --limit N for a quick look or "
+            "--partial to evaluate what is there (both are recorded in the protocol and shown on the leaderboard); "
+            f"'bench data verify --dataset {ds.card.name} --root {ds.root}' lists what is missing")
+    return not (complete and n == m.count)
 
 
 def _dataset_info(ds: Any) -> Any:
@@ -124,18 +210,25 @@ def run(spec: RunSpec) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     from bench.adapter import get_method, sample_seed
-    from bench.conformance import check_output, run_checks
+    from bench.conformance import call_adapter, check_output, run_checks
     from bench.data import get_dataset
     from bench.evaluate import EvalOptions, atomic_write_bytes, evaluate_folders
     from bench.results import SCHEMA, git_commit, record_name, results_dir
 
     t0 = time.perf_counter()
-    if spec.samples_per_label < 1:
-        raise BenchError(f"--samples-per-label must be >= 1, got {spec.samples_per_label}")
-    if spec.train and spec.checkpoint:
-        raise BenchError("give either --checkpoint or --train, not both")
+    spec.validate()
     cls = get_method(spec.method)
+    name = getattr(cls, "method_name", spec.method)
     ds = get_dataset(spec.dataset, spec.root, spec.split, spec.resolution)
+    partial = check_split(ds, spec.limit, spec.partial)
+    native = cls.native_resolution(ds.card.name, spec.config)
+    if native is not None and not spec.train and tuple(native) != tuple(ds.resolution) and not spec.any_resolution:
+        raise BenchError(
+            f"method '{name}' config '{spec.config or 'default'}' was trained at {native[0]}x{native[1]}; "
+            f"{ds.card.name} is evaluated at {ds.resolution[0]}x{ds.resolution[1]} here: pass --resolution "
+            f"{native[0]}x{native[1]}, or --any-resolution to run it at this size anyway (recorded)")
+    out_dir = results_dir(spec.results) / ds.card.name
+    check_writable_dir(out_dir, "results folder")
     info = _dataset_info(ds)
     timings: dict[str, float] = {}
 
@@ -144,14 +237,14 @@ def run(spec: RunSpec) -> dict[str, Any]:
         train_ds = get_dataset(spec.dataset, spec.root, "train", spec.resolution)
         train_dir = Path(spec.out or "bench-runs") / f"train-{spec.method}-{spec.config or 'default'}-{ds.card.name}-seed{spec.seed}"
         t = time.perf_counter()
-        trainer = cls(info, device=spec.device, checkpoint=None, config=spec.config)
-        checkpoint = str(trainer.train(train_ds, out_dir=str(train_dir), seed=spec.seed, steps=spec.train_steps))
+        trainer = _construct(cls, name, info, spec.device, None, spec.config)
+        checkpoint = str(call_adapter(name, lambda: trainer.train(train_ds, out_dir=str(train_dir), seed=spec.seed,
+                                                                  steps=spec.train_steps), "train"))
         timings["train_s"] = time.perf_counter() - t
     if not checkpoint:
         checkpoint = cls.default_checkpoint(ds.card.name, spec.config)
-    gen = cls(info, device=spec.device, checkpoint=checkpoint, config=spec.config)
+    gen = _construct(cls, name, info, spec.device, checkpoint, spec.config)
     prov = gen.provenance()
-    name = getattr(cls, "method_name", spec.method)
 
     n = len(ds) if spec.limit is None else min(spec.limit, len(ds))
     k_samples = spec.samples_per_label
@@ -163,29 +256,34 @@ def run(spec: RunSpec) -> dict[str, Any]:
     run_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
     safe_name = name.replace(":", "_").replace("/", "_")
     run_dir = Path(spec.out) if spec.out else Path("bench-runs") / f"{safe_name}-{spec.config or 'default'}-{ds.card.name}-{ds.split}-{run_id}"
+    check_writable_dir(run_dir, "run directory")
     lock = DirLock(run_dir, "run directory")
     try:
         _remove_stale_temp_files(run_dir)
         spec_file = run_dir / "run.json"
-        if spec_file.is_file():
-            previous = json.loads(spec_file.read_text())
+        previous = _read_json(spec_file, "run description") if spec_file.is_file() else None
+        if previous is not None:
             if previous.get("run_id") != run_id:
                 raise BenchError(f"run directory {run_dir} holds another run ({previous.get('identity', {}).get('method')}, "
                                  f"run id {previous.get('run_id')}); choose another --out")
         else:
             atomic_write_bytes(spec_file, _json_bytes({"run_id": run_id, "identity": identity}))
 
-        real_dir, label_dir, keys = export_real(ds, spec.limit, spec.progress)
+        real_dir, label_dir, keys = export_real(ds, n, spec.progress)
         fake_dir = run_dir / "fake"
 
         def fake_path(key: str, k: int) -> Path:
             return fake_dir / (f"{key}.png" if k_samples == 1 else f"{key}/{k}.png")
 
-        # Conformance on the first two label maps before any work: shape, dtype, same seeds -> same images.
+        # The contract that correctness and resume rely on, on the first two label maps, before any work: output
+        # shape/dtype/device, same seeds -> same images, other seeds -> other images (multimodal), batch-size
+        # independence (a resumed run generates sub-batches).
         first = ds.loader(batch_size=min(2, n)).__iter__().__next__()
         if not getattr(cls, "needs_image", False):
             first = {k: v for k, v in first.items() if k != "image"}
-        for check in run_checks(gen, first, [sample_seed(spec.seed, key, 0) for key in keys[:2]], full=False):
+        checks = call_adapter(name, lambda: run_checks(gen, first, [sample_seed(spec.seed, key, 0) for key in keys[:2]],
+                                                       full=False))
+        for check in checks:
             if not check.ok:
                 raise BenchError(f"method '{name}' fails the adapter contract ({check.name}): {check.message}; "
                                  f"see 'bench check-adapter {spec.method}'")
@@ -213,7 +311,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
                     key: (v[rows] if hasattr(v, "shape") else [v[j] for j in rows]) for key, v in batch.items()}
                 seeds = [sample_seed(spec.seed, keys[idx[j]], k) for j in rows]
                 with torch.no_grad():
-                    out = check_output(name, gen.generate(sub, seeds=seeds), len(rows), tuple(ds.resolution))
+                    out = check_output(name, call_adapter(name, lambda: gen.generate(sub, seeds=seeds)), len(rows),
+                                       tuple(ds.resolution))
                 arr = out.permute(0, 2, 3, 1).numpy()
                 for r, j in enumerate(rows):
                     _atomic_png(fake_path(keys[idx[j]], k), np.ascontiguousarray(arr[r]))
@@ -233,9 +332,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
         # Evaluation, once.
         t = time.perf_counter()
         eval_file = run_dir / "evaluation.json"
-        if eval_file.is_file():
-            evaluation = json.loads(eval_file.read_text())
-        else:
+        evaluation = _read_evaluation(eval_file) if eval_file.is_file() else None
+        if evaluation is None:
             segmenter = spec.segmenter or default_segmenter(ds)
             opts = EvalOptions(
                 metrics=spec.metrics, device=spec.device, segmenter=segmenter,
@@ -244,7 +342,9 @@ def run(spec: RunSpec) -> dict[str, Any]:
                 num_classes=ds.segmenter_num_classes if segmenter else None, ignore_index=ds.ignore_index,
                 progress=spec.progress,
                 protocol_fields={"dataset": ds.card.id, "split": ds.split, "image_resize": ds.card.image_resize,
-                                 "label_resize": "nearest"},
+                                 "label_resize": "nearest", "n_conditions": n, "samples_per_condition": k_samples,
+                                 "n_real": n, "partial": partial, "has_instances": ds.has_instances,
+                                 "label_encoding": label_encoding(ds)},
             )
             evaluation = evaluate_folders(real_dir, fake_dir, label_dir, opts)
             atomic_write_bytes(eval_file, _json_bytes(evaluation))
@@ -260,11 +360,14 @@ def run(spec: RunSpec) -> dict[str, Any]:
             "run_id": run_id,
             "method": {"name": name, "adapter": prov.get("adapter"), "config": spec.config,
                        "checkpoint": prov.get("checkpoint"), "checkpoint_sha256": prov.get("checkpoint_sha256"),
-                       "trained": spec.train, **{k: v for k, v in prov.items() if k not in
-                                                 ("adapter", "config", "checkpoint", "checkpoint_sha256")}},
+                       "trained": spec.train, "native_resolution": list(native) if native else None,
+                       "uses_instances": bool(getattr(gen, "needs_instance", False)),
+                       **{k: v for k, v in prov.items() if k not in
+                          ("adapter", "config", "checkpoint", "checkpoint_sha256")}},
             "dataset": {"card": ds.card.id, "card_sha256": ds.card.sha256, "manifest_sha256": ds.manifest.sha256,
-                        "split": ds.split, "n": n, "resolution": list(ds.resolution),
-                        "image_resize": ds.card.image_resize},
+                        "split": ds.split, "n": n, "partial": partial, "resolution": list(ds.resolution),
+                        "image_resize": ds.card.image_resize, "layout": ds.layout,
+                        "has_instances": ds.has_instances},
             "protocol": evaluation["protocol"],
             "fingerprint": evaluation["fingerprint"],
             "metrics": evaluation["metrics"],
@@ -280,17 +383,77 @@ def run(spec: RunSpec) -> dict[str, Any]:
             "n_fake": n * k_samples,
             "grid": "",
         }
-        out_dir = results_dir(spec.results) / ds.card.name
         rec_path = out_dir / record_name(record)
-        for stale in out_dir.glob(f".{rec_path.stem}.*.tmp"):  # only this run writes this record name
-            stale.unlink()
         record["grid"] = rec_path.with_suffix(".png").name
-        atomic_write_bytes(rec_path.with_suffix(".png"), grid_png.read_bytes())
-        atomic_write_bytes(rec_path, _json_bytes(record))
+        write_record(rec_path, record, grid_png.read_bytes())
         record["_path"] = str(rec_path)
         return record
     finally:
         lock.release()
+
+
+def _construct(cls: Any, name: str, info: Any, device: str, checkpoint: str | None, config: str | None) -> Any:
+    """Build the adapter; its own failures are one line naming the method (ours are BenchErrors already)."""
+    try:
+        return cls(info, device=device, checkpoint=checkpoint, config=config)
+    except BenchError:
+        raise
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - third-party adapter code
+        raise BenchError(f"method '{name}' failed to initialise: {type(exc).__name__}: {exc}") from exc
+
+
+def label_encoding(ds: Any) -> str:
+    """How label maps reach us: index PNGs, or colours decoded from pix2pix A|B JPEGs (which changes inputs)."""
+    lay = ds.card.layout(ds.layout) if hasattr(ds.card, "layout") and ds.layout else None
+    return "colour-jpeg-ab" if lay is not None and lay.combined else "index-png"
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        obj = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"{path}: unreadable {what} ({exc}); delete it (or the run folder) to start the run "
+                         "again") from exc
+    if not isinstance(obj, dict):
+        raise BenchError(f"{path}: {what} is not a JSON object; delete it (or the run folder) to start again")
+    return obj
+
+
+def _read_evaluation(path: Path) -> dict[str, Any] | None:
+    """A finished evaluation, or None (with a warning) when the file is damaged: it is then redone."""
+    try:
+        obj = json.loads(path.read_text())
+        if isinstance(obj, dict) and all(k in obj for k in ("protocol", "fingerprint", "metrics")):
+            return obj
+    except (OSError, ValueError):
+        pass
+    print(f"warning: {path} is damaged; evaluating again", file=sys.stderr)
+    return None
+
+
+def check_writable_dir(path: Path, what: str) -> None:
+    """Refuse, before the long work, a folder that is a file or cannot be written."""
+    p = Path(path)
+    probe = p
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise BenchError(f"{what} {p}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise BenchError(f"{what} {p}: {probe} is not writable")
+
+
+def write_record(rec_path: Path, record: dict[str, Any], grid: bytes) -> None:
+    """Write the record and its grid under a lock on the results folder: two runs with one record name (the same
+    run in two --out folders) take turns, and the stale-temp cleanup never sees another writer's temp file."""
+    from bench.evaluate import atomic_write_bytes
+    from bench.locks import folder_lock
+
+    with folder_lock(rec_path.parent):
+        for stale in rec_path.parent.glob(f".{rec_path.stem}.*.tmp"):  # left by a killed writer of this record
+            stale.unlink(missing_ok=True)
+        atomic_write_bytes(rec_path.with_suffix(".png"), grid)
+        atomic_write_bytes(rec_path, _json_bytes(record))
 
 
 def _remove_stale_temp_files(run_dir: Path) -> None:

@@ -183,6 +183,15 @@ class ReferenceGenerator(Generator):
         cfg = configs.get_config(cls.method_key, config or cls.default_config, info)
         return official_keys.release_checkpoint(cls.method_key, cfg.name, dataset)
 
+    @classmethod
+    def native_resolution(cls, dataset: str, config: str | None) -> tuple[int, int] | None:
+        """The resolution the authors' release of this config was trained at (configs ``native_resolution``)."""
+        from reference_models import configs
+
+        info = type("Info", (), {"name": dataset})()
+        native = configs.get_config(cls.method_key, config or cls.default_config, info).native_resolution
+        return tuple(native) if native else None
+
     # -- to implement
     def build(self, cfg: Any, info: DatasetInfo) -> "GANModel":  # pragma: no cover - abstract
         raise NotImplementedError

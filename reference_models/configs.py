@@ -43,6 +43,9 @@ COMMON = {
     # one extra "don't care" input channel for ids outside 0..num_classes-1. Off: our dataset cards already count
     # SPADE's don't-care class in num_classes (ADE20K 151, COCO-Stuff 183); ignore-index pixels get a zero vector.
     "dontcare": False,
+    # (H, W) the authors' released weights of this config were trained at; `bench run` refuses another evaluation
+    # resolution for them unless asked (--any-resolution). None: no release, any resolution.
+    "native_resolution": None,
 }
 
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -90,16 +93,16 @@ MINI_COMMON = {"decay_from": 0.7, "save_every": 200, "sample_every": 200, "log_e
 NAMED: dict[str, dict[str, dict[str, Any]]] = {
     "pix2pix": {
         "paper": {},
-        "paper-facades": {"input": "rgb", "instance": False},
-        "paper-cityscapes": {"input": "rgb", "instance": False},
+        "paper-facades": {"input": "rgb", "instance": False, "native_resolution": (256, 256)},
+        "paper-cityscapes": {"input": "rgb", "instance": False, "native_resolution": (256, 256)},
         "mini": {**MINI_COMMON, "steps": 1200, "ngf": 16, "ndf": 16, "num_downs": 6, "norm": "instance", "norm_d": "instance",
                  "lr_g": 2e-4, "lr_d": 2e-4},
     },
     "pix2pixhd": {
         "paper": {},
         # the released label2city_1024p: local enhancer, ngf 32 (test.py --netG local --ngf 32)
-        "paper-cityscapes": {"netG": "local", "ngf": 32, "instance": True},
-        "paper-cityscapes-512": {"netG": "global", "ngf": 64, "instance": True},
+        "paper-cityscapes": {"netG": "local", "ngf": 32, "instance": True, "native_resolution": (1024, 2048)},
+        "paper-cityscapes-512": {"netG": "global", "ngf": 64, "instance": True, "native_resolution": (512, 1024)},
         # one downsampling (32x32 residual blocks: same FLOPs as 2-3 at ngf 16, sharper layouts), 2 D scales,
         # pixel L1 100 as pix2pix: see MINI_COMMON's note and docs/reference_models.md for the variants measured
         "mini": {**MINI_COMMON, "steps": 1000, "ngf": 16, "n_downsample_global": 1, "n_blocks_global": 3, "ndf": 16,
@@ -109,9 +112,10 @@ NAMED: dict[str, dict[str, dict[str, Any]]] = {
     },
     "spade": {
         "paper": {},
-        "paper-cityscapes": {"instance": True, "num_upsampling_layers": "more", "batch_size": 16},
-        "paper-ade20k": {"instance": False},
-        "paper-coco-stuff": {"instance": True, "epochs": 100, "decay_from": 1.0},
+        "paper-cityscapes": {"instance": True, "num_upsampling_layers": "more", "batch_size": 16,
+                             "native_resolution": (256, 512)},
+        "paper-ade20k": {"instance": False, "native_resolution": (256, 256)},
+        "paper-coco-stuff": {"instance": True, "epochs": 100, "decay_from": 1.0, "native_resolution": (256, 256)},
         # ngf 16 (8 was too narrow); betas (0, 0.9) as the authors' code; TTUR G 2e-4 / D 4e-4 (the paper's G 1e-4
         # learned too slowly in 500 steps)
         "mini": {**MINI_COMMON, "steps": 500, "ngf": 16, "nhidden": 32, "ndf": 16, "n_layers_d": 3, "num_d": 2,

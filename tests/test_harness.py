@@ -386,12 +386,15 @@ def test_leaderboard_groups_by_fingerprint_marks_best_and_keeps_reported_apart()
     md = _render_fixture()["synthetic-streets.md"]
     assert "measured under 2 different protocols" in md
     assert md.index("## Protocol `aaaaaaaaaaaa`") < md.index("## Protocol `bbbbbbbbbbbb`")
-    spade = next(line for line in md.splitlines() if line.startswith("| spade | mini | 2 |"))
+    # seed 1 has two records (a rerun): one seed, so 2 seeds and the std over seeds 0 and 1 only
+    spade = next(line for line in md.splitlines() if line.startswith("| spade | mini | 2 | 100 |"))
     assert "125.50 ± 7.07" in spade  # mean +- sample std over the two seeds
+    assert "| spade | mini | 1 | 24 (partial) |" in md  # N is shown, and a partial split says so
     oracle = next(line for line in md.splitlines() if line.startswith("| oracle |"))
-    assert oracle.startswith("| oracle | - | 1 | **0.00** |")  # FID -1e-9 is shown as 0.00, never -0.00
+    assert oracle.startswith("| oracle | - | 1 | 100 | **0.00** |")  # FID -1e-9 is shown as 0.00, never -0.00
     city = _render_fixture()["cityscapes.md"]
-    assert "| SPADE | paper | 1 | 60.10 | 60.0 | 80.0 | 71.8 | 62.3 | 81.9 |" in city
+    # the record says "spade" (what `bench run` writes), reported.csv "SPADE": they meet on the canonical key
+    assert "| spade | paper | 1 | 500 | 60.10 | 60.0 | 80.0 | 71.8 | 62.3 | 81.9 |" in city
     assert "## Reported in papers (their protocols; not ranked)" in city
 
 

@@ -256,12 +256,13 @@ class PairedDataset:
     def __len__(self) -> int:
         return len(self.samples)
 
-    def arrays(self, index: int) -> Decoded:
-        """(image HxWx3 uint8, label HxW int64, instance HxW int64 or None) at ``resolution``."""
+    def arrays(self, index: int, *, cached: bool = True) -> Decoded:
+        """(image HxWx3 uint8, label HxW int64, instance HxW int64 or None) at ``resolution``; ``cached=False``
+        decodes the source files even when a preprocessing cache exists."""
         if index < 0:
             index += len(self)
         sample = self.samples[index]
-        if self._cache is not None:
+        if self._cache is not None and cached:
             return self._cache.get(index, sample)
         from bench.data.preprocess import preprocess
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from bench.data.base import Decoded, PairedDataset, Sample
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: a sha256 of the arrays in every file
 
 
 def nearest_indices(n_in: int, n_out: int) -> "np.ndarray":
@@ -79,6 +79,16 @@ def cache_key(ds: "PairedDataset") -> dict[str, Any]:
     }
 
 
+def _arrays_sha256(arrays: dict[str, Any]) -> str:
+    """sha256 of the cached arrays (name, dtype, shape, bytes): a damaged or edited cache file is a miss."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = arrays[name]
+        h.update(f"{name}\0{a.dtype.str}\0{a.shape}\n".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 class PreprocessCache:
     """One compressed .npz per sample under ``<cache>/preprocessed/<dataset>/<key>/``, written atomically."""
 
@@ -101,12 +111,13 @@ class PreprocessCache:
         if path.is_file():
             try:
                 with np.load(path) as z:
-                    inst = z["instance"].astype(np.int64) if "instance" in z.files else None
-                    out = (z["image"], z["label"].astype(np.int64), inst)
-                if out[0].shape[:2] == tuple(self.ds.resolution):
-                    return out
-            except (OSError, ValueError, KeyError):
-                pass  # a damaged cache file is recomputed from the source below
+                    arrays = {k: z[k] for k in ("image", "label", "instance") if k in z.files}
+                    stored = str(z["sha256"]) if "sha256" in z.files else None
+                if stored == _arrays_sha256(arrays) and arrays["image"].shape[:2] == tuple(self.ds.resolution):
+                    inst = arrays["instance"].astype(np.int64) if "instance" in arrays else None
+                    return arrays["image"], arrays["label"].astype(np.int64), inst
+            except Exception:  # noqa: BLE001 - zip/zlib/format errors of a damaged file: recomputed below
+                pass
         out = preprocess(self.ds._decode(sample), self.ds.resolution, self.ds.card.image_resize)
         self._write(path, out)
         return out
@@ -123,7 +134,7 @@ class PreprocessCache:
                 raise BenchError(f"instance values outside int32 in {path}")
             arrays["instance"] = inst.astype(np.int32)
         buf = io.BytesIO()
-        np.savez_compressed(buf, **arrays)
+        np.savez_compressed(buf, **arrays, sha256=np.asarray(_arrays_sha256(arrays)))
         try:
             if not self._info_written:
                 atomic_write_bytes(self.dir / "key.json", (json.dumps(self.key, indent=1) + "\n").encode())
