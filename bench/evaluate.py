@@ -29,7 +29,7 @@ from bench.errors import BenchError, WeightsUnavailable
 from bench.protocol import Protocol
 
 ALL_METRICS = ("fid", "kid", "is", "psnr", "ssim", "lpips", "msssim_diversity", "lpips_diversity", "miou")
-FEATURE_CACHE_VERSION = "1"
+FEATURE_CACHE_VERSION = "2"  # 2: a sha256 of the features in the file
 
 
 @dataclass
@@ -94,10 +94,24 @@ def features_cache_dir() -> Path:
     return user_cache_dir() / "features"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder and rename: readers see the old file or the new one."""
+def _umask() -> int:
+    """The process umask (there is no getter: set and restore)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _mkstemp_like_open(path: Path) -> tuple[int, str]:
+    """A temp file next to ``path`` with the mode a plain ``open(path, 'w')`` would give (mkstemp's is 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, 0o666 & ~_umask())
+    return fd, tmp
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temp file in the same folder and rename: readers see the old file or the new one."""
+    fd, tmp = _mkstemp_like_open(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -110,12 +124,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def _save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
-    """np.savez straight into a temp file next to ``path``, then rename (no in-memory copy)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """np.savez straight into a temp file next to ``path``, fsync, then rename (no in-memory copy)."""
+    fd, tmp = _mkstemp_like_open(path)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -309,14 +324,10 @@ def evaluate_folders(
         if opts.cache:
             cache_path = features_cache_dir() / f"{key[:32]}.npz"
             cache_state = "miss"
+            _remove_stale_cache_temps(cache_path.parent)
             if cache_path.is_file():
-                try:
-                    with np.load(cache_path) as z:
-                        if str(z["key"]) == key and z["feats"].shape == (len(reals), 2048):
-                            real_feats = z["feats"]
-                            cache_state = "hit"
-                except (OSError, ValueError, KeyError):
-                    cache_state = "miss (unreadable cache file replaced)"
+                real_feats = _read_cached_features(cache_path, key, len(reals))
+                cache_state = "hit" if real_feats is not None else "miss (damaged cache file replaced)"
     # Rows are filled in place (no per-row objects, no final stack): memory grows by 8 KiB per real image only.
     real_rows = np.empty((len(reals), 2048), dtype=np.float32) if real_feats is None and inception else None
     real_done = np.zeros(len(reals), dtype=bool)
@@ -418,7 +429,13 @@ def evaluate_folders(
             bar.update(len(chunk))
         real_feats = real_rows
         if cache_path is not None:
-            _save_npz_atomic(cache_path, feats=real_feats, key=np.asarray(key))
+            try:
+                _save_npz_atomic(cache_path, feats=real_feats, key=np.asarray(key),
+                                 sha256=np.asarray(_feats_sha256(real_feats)))
+            except OSError as exc:  # the cache is optional: a read-only or full disk costs only the speed-up
+                print(f"warning: cannot write the feature cache {cache_path} ({exc}); results are unaffected",
+                      file=sys.stderr)
+                cache_state += " (not written)"
     bar.close()
     if real_feats is not None:
         if fid is not None:
@@ -479,6 +496,41 @@ def _segmenter_protocol(segmenter: Any) -> tuple[tuple[str, str], ...] | None:
     """Every field of a registered segmenter's SegmenterProtocol (a plain callable has none to record)."""
     proto = getattr(segmenter, "protocol", None)
     return Protocol.freeze(proto.as_dict()) if hasattr(proto, "as_dict") else None
+
+
+STALE_TEMP_S = 3600.0  # a temp file this old has no live writer (a write takes seconds)
+
+
+def _remove_stale_cache_temps(folder: Path) -> None:
+    """Temp files of killed cache writers; only old ones, so a concurrent writer's in-flight file survives."""
+    now = time.time()
+    for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+        try:
+            if now - tmp.stat().st_mtime > STALE_TEMP_S:
+                tmp.unlink()
+        except OSError:
+            pass  # gone already, or a read-only folder: harmless
+
+
+def _feats_sha256(feats: np.ndarray) -> str:
+    a = np.ascontiguousarray(feats, dtype=np.float32)
+    return hashlib.sha256(f"{a.shape}".encode() + a.tobytes()).hexdigest()
+
+
+def _read_cached_features(path: Path, key: str, n: int) -> np.ndarray | None:
+    """Cached real features, or None for any damage: a truncated, empty or bit-flipped file is a miss (and is
+    replaced), never a traceback on every later evaluation and never a wrong number."""
+    try:
+        with np.load(path) as z:
+            if str(z["key"]) != key:
+                return None
+            feats = np.asarray(z["feats"], dtype=np.float32)
+            stored = str(z["sha256"])
+    except Exception:  # noqa: BLE001 - zipfile, zlib, EOF, pickle-refusal, format errors all mean "damaged"
+        return None
+    if feats.shape != (n, 2048) or not np.isfinite(feats).all() or stored != _feats_sha256(feats):
+        return None
+    return feats
 
 
 def _wdict(rw) -> dict[str, str]:
