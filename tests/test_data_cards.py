@@ -89,9 +89,12 @@ def test_ade20k_names_come_from_objectinfo150():
     for k, full in names.items():
         assert (by_id[k].name, synonyms[k]) == (full[0], ";".join(full)), k
     assert by_id[45].name == "chest of drawers" and by_id[137].name == "traffic light"
-    for r in names:
-        assert by_id[r].generator_id == r - 1
-    assert by_id[0].name == "other" and by_id[0].segmenter_id == 255 and by_id[0].generator_id == 150
+    # generator: the stored ids (SPADE's and OASIS's releases, tests/test_ade20k_release_input.py); segmenter: k-1
+    assert all(c.generator_id == c.id for c in card.classes) and card.num_classes == 151
+    assert all(by_id[k].segmenter_id == k - 1 for k in names)
+    assert by_id[0].name == "other" and by_id[0].segmenter_id == 255 and by_id[0].generator_id == 0
+    assert card.class_names()[0] == "other" and card.class_names()[45] == "chest of drawers"
+    assert card.version == 2  # v1 mapped k -> k-1, 0 -> 150: results of the two must never share a fingerprint
     assert card.splits["val"] == 2000 and card.eval_resolution == (256, 256)
 
 
