@@ -41,7 +41,8 @@ COMMON = {
     "num_workers": 0,
     "vgg_weights": None,    # explicit path of vgg19-dcbe5be5.pth (default: the weight resolver)
     # one extra "don't care" input channel for ids outside 0..num_classes-1. Off: our dataset cards already count
-    # SPADE's don't-care class in num_classes (ADE20K 151, COCO-Stuff 183); ignore-index pixels get a zero vector.
+    # SPADE's don't-care class in num_classes (ADE20K 151: "other" = channel 0, the stored ids as the authors feed
+    # them; COCO-Stuff 183: 255 -> 182); ignore-index pixels get a zero vector.
     "dontcare": False,
     # (H, W) the authors' released weights of this config were trained at; `bench run` refuses another evaluation
     # resolution for them unless asked (--any-resolution). None: no release, any resolution.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
@@ -73,15 +72,29 @@ def test_cityscapes_table_is_cityscapesscripts():
     assert card.eval_resolution == (256, 512) and card.splits == {"train": 2975, "val": 500}
 
 
+def objectinfo150_names() -> dict[int, list[str]]:
+    """Idx -> the comma-separated names of objectInfo150.txt's Name column (the csv's ';' also replaces spaces)."""
+    lines = (samples_dir() / "ade20k-sceneparsing" / "objectInfo150.txt").read_text().splitlines()
+    assert lines[0].split("\t") == ["Idx", "Ratio", "Train", "Val", "Name"]
+    rows = [line.split("\t") for line in lines[1:]]
+    return {int(r[0]): [n.strip() for n in r[4].split(",")] for r in rows}
+
+
 def test_ade20k_names_come_from_objectinfo150():
-    rows = list(csv.DictReader(open(samples_dir() / "ade20k-sceneparsing" / "objectInfo150.csv")))
+    names = objectinfo150_names()
     card = load_card("ade20k")
     by_id = {c.id: c for c in card.classes}
-    assert len(rows) == 150 and len(card.classes) == 151
-    for r in rows:
-        assert by_id[int(r["Idx"])].name == r["Name"].split(";")[0]
-        assert by_id[int(r["Idx"])].generator_id == int(r["Idx"]) - 1
-    assert by_id[0].name == "other" and by_id[0].segmenter_id == 255 and by_id[0].generator_id == 150
+    synonyms = {c["id"]: c.get("synonyms") for c in card.raw["classes"]}
+    assert sorted(names) == list(range(1, 151)) and len(card.classes) == 151
+    for k, full in names.items():
+        assert (by_id[k].name, synonyms[k]) == (full[0], ";".join(full)), k
+    assert by_id[45].name == "chest of drawers" and by_id[137].name == "traffic light"
+    # generator: the stored ids (SPADE's and OASIS's releases, tests/test_ade20k_release_input.py); segmenter: k-1
+    assert all(c.generator_id == c.id for c in card.classes) and card.num_classes == 151
+    assert all(by_id[k].segmenter_id == k - 1 for k in names)
+    assert by_id[0].name == "other" and by_id[0].segmenter_id == 255 and by_id[0].generator_id == 0
+    assert card.class_names()[0] == "other" and card.class_names()[45] == "chest of drawers"
+    assert card.version == 2  # v1 mapped k -> k-1, 0 -> 150: results of the two must never share a fingerprint
     assert card.splits["val"] == 2000 and card.eval_resolution == (256, 256)
 
 

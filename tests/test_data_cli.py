@@ -76,6 +76,23 @@ def test_verify_missing_root_is_one_line(tmp_path):
     assert "does not exist" in str(e.value) and "\n" not in str(e.value)
 
 
+def test_verify_full_ade20k_gives_the_loaders_hint(tmp_path):
+    # the full ADE20K release: images and RGB *_seg.png side by side, no annotations/ folder
+    root = tmp_path / "ADE20K_2021_17_01"
+    leaf = root / "images" / "ADE" / "validation" / "urban" / "street"
+    leaf.mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(leaf / "ADE_val_00000001.jpg")
+    Image.fromarray(np.full((8, 8, 3), 40, np.uint8)).save(leaf / "ADE_val_00000001_seg.png")
+    with pytest.raises(BenchError) as shown:
+        run(["data", "show", "--dataset", "ade20k", "--root", str(root), "--out", str(tmp_path / "g.png")])
+    for split in ([], ["--split", "val"]):
+        with pytest.raises(BenchError) as verified:
+            run(["data", "verify", "--dataset", "ade20k", "--root", str(root), *split])
+        msg = str(verified.value)
+        assert msg == str(shown.value) and "\n" not in msg
+        assert "ADE_val_00000001_seg.png is the full ADE20K format" in msg and "ADEChallengeData2016.zip" in msg
+
+
 def test_show_writes_grid(tmp_path, capsys):
     out = tmp_path / "grid.png"
     assert run(["data", "show", "--dataset", "coco-stuff", "--root", str(need(COCO)), "-n", "2",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from bench.data.base import detect_layout, find_samples, read_index_map, read_rgb
 from bench.data.cards import Card, Manifest, load_card, load_manifest, parse_resolution
@@ -90,6 +90,16 @@ def _synthetic_hashes(card: Card, sample: Any, want: dict[str, str], rep: SplitR
             rep.add("wrong hash", f"{path}: pixel sha256 {got[:16]}..., manifest {str(want.get(part))[:16]}...")
 
 
+def _format_checks(card: Card) -> tuple[Callable[[Path], None] | None, Callable[[Path], None] | None]:
+    """(root check, label check) that the dataset's loader runs before reading, so verify refuses the same wrong
+    formats with the same one line as ``show`` / ``run`` (ADE20K: the full ADE20K release, RGB annotations)."""
+    if card.name == "ade20k":
+        from bench.data.ade20k import check_label, check_not_full_ade
+
+        return check_not_full_ade, check_label
+    return None, None
+
+
 def verify_split(card: Card, root: Path, split: str, manifest: Manifest, *, quick: bool = False) -> SplitReport:
     rep = SplitReport(split, expected=manifest.count)
     try:
@@ -139,6 +149,7 @@ def verify_split(card: Card, root: Path, split: str, manifest: Manifest, *, quic
     # per-file checks: header sizes always, ids (decode) unless quick, pixel hashes for our own data
     want_size = manifest.raw.get("image_size") or manifest.raw.get("resolution")
     lut = card.raw_to_generator_lut()
+    label_check = _format_checks(card)[1]
     listed_files = {f["key"]: f for f in manifest.files} if manifest.kind == "files" else {}
     for k, s in sorted(by_key.items()):
         size = _header_size(s.image)
@@ -159,10 +170,8 @@ def verify_split(card: Card, root: Path, split: str, manifest: Manifest, *, quic
             continue
         if s.label is not None:
             try:
-                if card.name == "ade20k":
-                    from bench.data.ade20k import check_label
-
-                    check_label(s.label)
+                if label_check is not None:
+                    label_check(s.label)
                 raw = read_index_map(s.label)
                 bad = lut[raw.clip(0, len(lut) - 1)] < 0
                 bad |= (raw < 0) | (raw >= len(lut))
@@ -203,6 +212,9 @@ def verify(name: str, root: str | Path | None = None, split: str | None = None, 
     root_p = Path(root).expanduser()
     if not root_p.is_dir():
         raise BenchError(f"{name}: data root {root_p} does not exist or is not a directory")
+    root_check = _format_checks(card)[0]
+    if root_check is not None:  # before the layout search, whose "missing folder" would hide the real cause
+        root_check(root_p)
     splits = [split] if split else list(card.splits)
     reports = []
     for sp in splits:
