@@ -281,3 +281,17 @@ def test_damaged_run_files(tmp_path, capsys):
     assert _run(tmp_path, *args) == 2
     err = capsys.readouterr().err.strip()
     assert "run.json: unreadable run description" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("--limit", "0"), "--limit must be a positive integer, got 0"),
+    (("--limit", "-5"), "--limit must be a positive integer, got -5"),
+    (("--batch-size", "0"), "--batch-size must be a positive integer, got 0"),
+    (("--samples-per-label", "0"), "--samples-per-label must be a positive integer, got 0"),
+])
+def test_bad_run_numbers_are_one_line_before_any_work(tmp_path, capsys, args, needle):
+    assert main(["run", "--method", "oracle", "--results", str(tmp_path / "lb"), "--out", str(tmp_path / "run"),
+                 *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "run").exists() and not (tmp_path / "lb").exists()
