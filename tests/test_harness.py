@@ -135,10 +135,11 @@ def test_oracle_and_baseline_rows(tmp_path, capsys):
     oracle, base = recs["oracle"]["metrics"], recs["label-colouring"]["metrics"]
     # `bench run` ends with its leaderboard row: the table header and this method's row, with its FID
     out = capsys.readouterr().out.splitlines()
-    head = out.index(next(ln for ln in out if ln.startswith("| method | config | seeds | FID")))
+    head = out.index(next(ln for ln in out if ln.startswith("| method | config | seeds | N | FID")))
     assert out[head + 1].startswith("|---|")
     cells = [c.strip() for c in out[head + 2].split("|")]
-    assert cells[1:4] == ["label-colouring", "-", "1"] and float(cells[4]) == pytest.approx(base["fid"], abs=0.006)
+    assert cells[1:5] == ["label-colouring", "-", "1", f"{LIMIT} (partial)"]  # 24 of the 100 val maps
+    assert float(cells[5]) == pytest.approx(base["fid"], abs=0.006)
     assert abs(oracle["fid"]) < 1e-6
     lower_better, higher_better = ["fid", "kid"], ["psnr", "ssim", "miou", "pixel_acc"]
     for m in lower_better:
