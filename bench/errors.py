@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
+
 
 class BenchError(Exception):
     """A user-facing error: the message names the file, field or value at fault.
@@ -15,6 +19,18 @@ class BenchError(Exception):
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+def guarded(what: str, fn: Callable[[], T]) -> T:
+    """Run third-party code (an adapter, a segmenter): any failure, ``sys.exit`` included, becomes one line
+    ``<what>: <error>`` (``--debug`` shows the original traceback, chained). Ctrl-C still interrupts."""
+    try:
+        return fn()
+    except BenchError:
+        raise
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - code we do not control
+        detail = f"called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {exc}"
+        raise BenchError(f"{what}: {detail}") from exc
 
 
 class WeightsUnavailable(BenchError):

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from bench import images as imio
-from bench.errors import BenchError, WeightsUnavailable
+from bench.errors import BenchError, WeightsUnavailable, guarded
 from bench.protocol import Protocol
 
 ALL_METRICS = ("fid", "kid", "is", "psnr", "ssim", "lpips", "msssim_diversity", "lpips_diversity", "miou")
@@ -555,12 +555,7 @@ def _load_segmenter(spec: str, num_classes: int | None):
     else:
         obj = import_string(spec)
         if isinstance(obj, type):
-            try:
-                obj = obj()
-            except BenchError:
-                raise
-            except (Exception, SystemExit) as exc:  # noqa: BLE001 - third-party segmenter code
-                raise BenchError(f"segmenter '{spec}' failed to initialise: {type(exc).__name__}: {exc}") from exc
+            obj = guarded(f"segmenter '{spec}' failed to initialise", obj)
     if not callable(obj):
         raise BenchError(f"segmenter '{spec}' is not callable")
     n = num_classes if num_classes is not None else getattr(obj, "num_classes", None)

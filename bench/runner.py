@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
+from bench.errors import BenchError, guarded
 from bench.locks import DirLock
 
 
@@ -210,7 +210,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     from bench.adapter import get_method, sample_seed
-    from bench.conformance import call_adapter, check_output, run_checks
+    from bench.conformance import check_output, run_checks
     from bench.data import get_dataset
     from bench.evaluate import EvalOptions, atomic_write_bytes, evaluate_folders
     from bench.results import SCHEMA, git_commit, record_name, results_dir
@@ -238,8 +238,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
         train_dir = Path(spec.out or "bench-runs") / f"train-{spec.method}-{spec.config or 'default'}-{ds.card.name}-seed{spec.seed}"
         t = time.perf_counter()
         trainer = _construct(cls, name, info, spec.device, None, spec.config)
-        checkpoint = str(call_adapter(name, lambda: trainer.train(train_ds, out_dir=str(train_dir), seed=spec.seed,
-                                                                  steps=spec.train_steps), "train"))
+        checkpoint = str(guarded(f"method '{name}' failed in train", lambda: trainer.train(
+            train_ds, out_dir=str(train_dir), seed=spec.seed, steps=spec.train_steps)))
         timings["train_s"] = time.perf_counter() - t
     if not checkpoint:
         checkpoint = cls.default_checkpoint(ds.card.name, spec.config)
@@ -281,9 +281,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
         first = ds.loader(batch_size=min(2, n)).__iter__().__next__()
         if not getattr(cls, "needs_image", False):
             first = {k: v for k, v in first.items() if k != "image"}
-        checks = call_adapter(name, lambda: run_checks(gen, first, [sample_seed(spec.seed, key, 0) for key in keys[:2]],
-                                                       full=False))
-        for check in checks:
+        for check in run_checks(gen, first, [sample_seed(spec.seed, key, 0) for key in keys[:2]], full=False):
             if not check.ok:
                 raise BenchError(f"method '{name}' fails the adapter contract ({check.name}): {check.message}; "
                                  f"see 'bench check-adapter {spec.method}'")
@@ -311,8 +309,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
                     key: (v[rows] if hasattr(v, "shape") else [v[j] for j in rows]) for key, v in batch.items()}
                 seeds = [sample_seed(spec.seed, keys[idx[j]], k) for j in rows]
                 with torch.no_grad():
-                    out = check_output(name, call_adapter(name, lambda: gen.generate(sub, seeds=seeds)), len(rows),
-                                       tuple(ds.resolution))
+                    out = guarded(f"method '{name}' failed in generate", lambda: gen.generate(sub, seeds=seeds))
+                    out = check_output(name, out, len(rows), tuple(ds.resolution))
                 arr = out.permute(0, 2, 3, 1).numpy()
                 for r, j in enumerate(rows):
                     _atomic_png(fake_path(keys[idx[j]], k), np.ascontiguousarray(arr[r]))
@@ -394,18 +392,13 @@ def run(spec: RunSpec) -> dict[str, Any]:
 
 def _construct(cls: Any, name: str, info: Any, device: str, checkpoint: str | None, config: str | None) -> Any:
     """Build the adapter; its own failures are one line naming the method (ours are BenchErrors already)."""
-    try:
-        return cls(info, device=device, checkpoint=checkpoint, config=config)
-    except BenchError:
-        raise
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - third-party adapter code
-        raise BenchError(f"method '{name}' failed to initialise: {type(exc).__name__}: {exc}") from exc
+    return guarded(f"method '{name}' failed to initialise",
+                   lambda: cls(info, device=device, checkpoint=checkpoint, config=config))
 
 
 def label_encoding(ds: Any) -> str:
     """How label maps reach us: index PNGs, or colours decoded from pix2pix A|B JPEGs (which changes inputs)."""
-    lay = ds.card.layout(ds.layout) if hasattr(ds.card, "layout") and ds.layout else None
-    return "colour-jpeg-ab" if lay is not None and lay.combined else "index-png"
+    return "colour-jpeg-ab" if ds.card.layout(ds.layout).combined else "index-png"
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:

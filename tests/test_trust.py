@@ -188,6 +188,19 @@ def test_bench_run_refuses_what_check_adapter_fails(tmp_path, capsys, cls, needl
     assert not (tmp_path / "lb" / "results").exists()
 
 
+class FailsLater(Generator):
+    def generate(self, batch, *, seeds):
+        if any(p.endswith("0003.png") for p in batch["path"]):  # past the two label maps the checks see
+            raise ValueError("out of memory")
+        return torch.zeros((len(seeds), 3, *self.info.resolution), dtype=torch.uint8)
+
+
+def test_an_adapter_failing_mid_run_is_one_line(tmp_path, capsys):
+    assert _run(tmp_path, "--method", "test_trust:FailsLater", "--limit", "6", "--out", str(tmp_path / "run")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: method 'test_trust:FailsLater' failed in generate: ValueError: out of memory", err
+
+
 def test_check_adapter_survives_sys_exit(capsys):
     assert main(["check-adapter", "test_trust:ExitsZero"]) == 1
     assert "called sys.exit(0)" in capsys.readouterr().out
