@@ -184,4 +184,4 @@ def to_uint8(images: Any) -> Any:
         bad = int((~torch.isfinite(images)).sum())
         raise BenchError(f"generator output holds {bad} NaN/Inf value(s) of {images.numel()}: the weights or the "
                          "inputs are broken (a diverged or damaged checkpoint?)")
-    return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
