@@ -1,7 +1,7 @@
 """CMP Facades in pix2pix's paired format: one 512x256 JPEG per pair, photo (A) left, label colours (B) right.
 
-The label half is a colour rendering of the 12 CMP classes, JPEG-compressed, so ids are recovered by the
-nearest card colour; a file whose right half is mostly far from every card colour is refused (it is not a
+The label half is a colour rendering of the 12 CMP classes (label L drawn as row 5L+1 of MATLAB's jet(64); see
+the card's provenance), JPEG-compressed, so ids are recovered by the nearest card colour; a file whose right half is mostly far from every card colour is refused (it is not a
 label rendering, or the halves are swapped).
 """
 
@@ -15,9 +15,12 @@ from bench.data.base import Decoded, PairedDataset, Sample, build_dataset, read_
 from bench.data.cards import Card
 from bench.errors import BenchError
 
-# JPEG noise stays well inside this RGB distance; palette colours are >= 85 apart.
+# Interior pixels of real files sit within ~15 of their card colour (tests/test_data_facades_real.py); the
+# palette colours are >= 57 apart. JPEG's 4:2:0 chroma blurs colours across every class edge, so about 12% of
+# a real label half (all of it within 2 px of an edge) is farther than TOLERANCE from every colour and decodes to
+# the nearest one. A photo is ~0% on-palette, so half the pixels on-palette still tells a label rendering apart.
 TOLERANCE = 60.0
-MIN_ON_PALETTE = 0.9
+MIN_ON_PALETTE = 0.5
 
 
 def split_ab(ab: "Any", path: Path) -> tuple["Any", "Any"]:
