@@ -103,3 +103,31 @@ def test_show_writes_grid(tmp_path, capsys):
     assert run(["data", "show", "--dataset", "synthetic-streets", "--out", str(out2)]) == 0
     assert np.asarray(Image.open(out2)).shape == (4 * 64 + 6, 3 * 64 + 4, 3)
     assert "wrote" in capsys.readouterr().out
+
+
+def test_verify_names_a_half_present_split(capsys, tmp_path):
+    """gtFine/val without leftImg8bit/val: a FAIL line naming both folders, never a bare header or a train error."""
+    import shutil
+
+    root = make_cityscapes(tmp_path / "cs", "official")
+    shutil.rmtree(root / "leftImg8bit")
+    assert run(["data", "verify", "--dataset", "cityscapes", "--root", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "val: FAIL  0/500" in out and "gtFine/val/ present, leftImg8bit/val/ absent (official layout)" in out
+    assert "train" not in out  # no folder of train: skipped, not failed
+
+
+def test_verify_accepts_pix2pixhd_test_folders_as_val(capsys, tmp_path):
+    """pix2pixHD's repository keeps Cityscapes val as test_label/ + test_inst/ (no photos)."""
+    import shutil
+
+    root = make_cityscapes(tmp_path / "cs", "pix2pixhd")
+    assert sorted(p.name for p in root.iterdir()) == ["test_img", "test_inst", "test_label"]
+    assert run(["data", "verify", "--dataset", "cityscapes", "--root", str(root), "--quick"]) == 1  # 3 of 500
+    out = capsys.readouterr().out
+    assert "val: FAIL  3/500 pairs (pix2pixhd layout)" in out
+    shutil.rmtree(root / "test_img")  # as the repository ships it
+    assert run(["data", "verify", "--dataset", "cityscapes", "--root", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "test_label/, test_inst/ present, test_img/ absent (pix2pixhd layout)" in out
+    assert "put the val photos" in out

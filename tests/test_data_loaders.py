@@ -73,10 +73,11 @@ def make_cityscapes(root: Path, layout: str, split: str = "val") -> Path:
             save(root / "leftImg8bit" / split / city / f"{stem}_leftImg8bit.png", img)
             save(root / "gtFine" / split / city / f"{stem}_gtFine_labelIds.png", lab)
             save_u16(root / "gtFine" / split / city / f"{stem}_gtFine_instanceIds.png", inst)
-        else:  # pix2pixHD's flat layout
-            save(root / f"{split}_img" / f"{stem}_leftImg8bit.png", img)
-            save(root / f"{split}_label" / f"{stem}_gtFine_labelIds.png", lab)
-            save_u16(root / f"{split}_inst" / f"{stem}_gtFine_instanceIds.png", inst)
+        else:  # pix2pixHD's flat layout; its "test" folders hold Cityscapes val
+            flat = {"val": "test"}.get(split, split)
+            save(root / f"{flat}_img" / f"{stem}_leftImg8bit.png", img)
+            save(root / f"{flat}_label" / f"{stem}_gtFine_labelIds.png", lab)
+            save_u16(root / f"{flat}_inst" / f"{stem}_gtFine_instanceIds.png", inst)
     return root
 
 
@@ -225,7 +226,7 @@ def test_missing_folder(tmp_path):
     with pytest.raises(BenchError) as e:
         get_dataset("cityscapes", root=tmp_path / "empty")
     msg = one_line(e)
-    assert "missing folder" in msg and "leftImg8bit/val" in msg and "val_img" in msg
+    assert "missing folder" in msg and "leftImg8bit/val" in msg and "test_img" in msg
     with pytest.raises(BenchError) as e:
         get_dataset("cityscapes", root=tmp_path / "nope")
     assert "does not exist" in one_line(e)
@@ -243,7 +244,7 @@ def test_missing_pair_partner(tmp_path):
 
 def test_label_id_outside_card(tmp_path):
     root = make_cityscapes(tmp_path / "cs", "pix2pixhd")
-    p = root / "val_label" / "frankfurt_000000_000294_gtFine_labelIds.png"
+    p = root / "test_label" / "frankfurt_000000_000294_gtFine_labelIds.png"
     _, lab, _ = city_arrays(0)
     lab[5, 5] = 40
     save(p, lab)

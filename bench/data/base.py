@@ -45,8 +45,26 @@ def _list(folder: Path, spec: LayoutDir, prefix: str) -> dict[str, Path]:
     return out
 
 
+def layout_folders(layout: Layout, split: str) -> list[str]:
+    """The folders (relative to the root) a layout needs for a split: image, label, instance (where it has them)."""
+    specs = [layout.image, layout.label, layout.instance]
+    return list(dict.fromkeys(_expand(s, layout, split)[0] for s in specs if s is not None))
+
+
+def present_folders(card: Card, root: Path, split: str) -> list[tuple[Layout, list[str], list[str]]]:
+    """(layout, present folders, absent folders) for every card layout with at least one folder of ``split``."""
+    out = []
+    for lay in card.layouts:
+        dirs = layout_folders(lay, split)
+        have = [d for d in dirs if (root / d).is_dir()]
+        if have:
+            out.append((lay, have, [d for d in dirs if d not in have]))
+    return out
+
+
 def detect_layout(card: Card, root: Path, split: str) -> Layout:
-    """The first card layout whose folders exist under ``root`` for this split; else one line naming them."""
+    """The first card layout whose folders exist under ``root`` for this split; else one line naming them
+    (and, when a layout is half present, which of its folders are there and which are not)."""
     if not root.is_dir():
         raise BenchError(f"{card.name}: data root {root} does not exist or is not a directory")
     for lay in card.layouts:
@@ -54,6 +72,13 @@ def detect_layout(card: Card, root: Path, split: str) -> Layout:
         d_lab = _expand(lay.label, lay, split)[0] if lay.label else d_img
         if (root / d_img).is_dir() and (root / d_lab).is_dir():
             return lay
+    for lay, have, absent in present_folders(card, root, split):
+        needed = [d for d in absent if lay.instance is None or d != _expand(lay.instance, lay, split)[0]]
+        if needed:
+            note = f"; {lay.note}" if lay.note else ""
+            raise BenchError(f"{card.name}: split '{split}' is half present under {root}: "
+                             f"{', '.join(d + '/' for d in have)} present, {', '.join(d + '/' for d in needed)} "
+                             f"absent ({lay.name} layout){note}")
     expected = " or ".join(
         f"{_expand(l.image, l, split)[0]}/" + (f" + {_expand(l.label, l, split)[0]}/" if l.label else "")
         + f" ({l.name})" for l in card.layouts)

@@ -28,7 +28,7 @@ _CARD_REQUIRED = _CARD_KEYS - {"resolutions", "synthetic", "homepage", "citation
 _CLASS_KEYS = {"id", "name", "color", "generator_id", "segmenter_id", "category", "has_instances", "synonyms"}
 _CLASS_REQUIRED = {"id", "name", "color", "generator_id", "segmenter_id"}
 _SPACE_KEYS = {"num_classes", "ignore_index", "note"}
-_LAYOUT_KEYS = {"image", "label", "instance", "split_names", "combined"}
+_LAYOUT_KEYS = {"image", "label", "instance", "split_names", "combined", "note"}
 _DIRSPEC_KEYS = {"dir", "suffix", "prefix"}
 _SYNTH_KEYS = {"default_seed", "generator_version"}
 _MANIFEST_KEYS = {"manifest_version", "dataset", "split", "kind", "count", "image_size", "key_pattern", "group_by",
@@ -95,6 +95,7 @@ class Layout:
     instance: LayoutDir | None
     split_names: dict[str, str]
     combined: str | None  # "image-left-label-right": pix2pix A|B files
+    note: str = ""  # printed when only some of the layout's folders are present (e.g. a release without photos)
 
     def split_name(self, split: str) -> str:
         return self.split_names.get(split, split)
@@ -275,7 +276,7 @@ def validate_card(raw: dict[str, Any], path: Path) -> Card:
             lname, _parse_dirspec(f"{lw}.image", lay["image"]),
             _parse_dirspec(f"{lw}.label", lay["label"]) if "label" in lay else None,
             _parse_dirspec(f"{lw}.instance", lay["instance"]) if "instance" in lay else None,
-            dict(lay.get("split_names", {})), combined,
+            dict(lay.get("split_names", {})), combined, str(lay.get("note", "")),
         ))
     return Card(raw["name"], raw["version"], path, "", raw, tuple(classes), tuple(layouts))
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from bench.data.base import detect_layout, find_samples, read_index_map, read_rgb
+from bench.data.base import detect_layout, find_samples, present_folders, read_index_map, read_rgb
 from bench.data.cards import Card, Manifest, load_card, load_manifest, parse_resolution
 from bench.errors import BenchError
 
@@ -219,13 +219,10 @@ def verify(name: str, root: str | Path | None = None, split: str | None = None, 
     reports = []
     for sp in splits:
         manifest = load_manifest(card, sp, res)
-        if split is None:  # default: every split present under root; absent ones are skipped, not failed
-            try:
-                _, found, _ = find_samples(card, root_p, sp, strict=False)
-            except BenchError:
-                continue
-            if not found:
-                continue
+        # default: every split with any of its folders under root (half-present ones fail with what is missing);
+        # splits with none of their folders are skipped, not failed
+        if split is None and not present_folders(card, root_p, sp):
+            continue
         reports.append(verify_split(card, root_p, sp, manifest, quick=quick))
     if not reports:
         detect_layout(card, root_p, splits[0])  # raises the one-line "missing folder" error
