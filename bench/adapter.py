@@ -95,7 +95,7 @@ class Generator(ABC):
 
     def provenance(self) -> dict[str, Any]:
         """Recorded in the result: config name and checkpoint sha256 (override to add more)."""
-        from bench.weights import sha256_file
+        from bench.fileio import sha256_file
 
         return {
             "adapter": f"{type(self).__module__}:{type(self).__qualname__}",

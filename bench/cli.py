@@ -21,7 +21,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _metrics_arg(text: str) -> tuple[str, ...]:
-    return tuple(m.strip().lower() for m in text.split(",") if m.strip())
+    names = tuple(m.strip().lower() for m in text.split(",") if m.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r} names no metric (see `bench ls`)")
+    return names
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,16 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _device(name: str) -> str:
-    if name != "auto":
-        if name.startswith("cuda"):
-            import torch
+    from bench.devices import resolve_device
 
-            if not torch.cuda.is_available():
-                raise BenchError(f"--device {name}: CUDA is not available on this machine")
-        return name
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return resolve_device(name)
 
 
 def _short(why: str) -> str:
@@ -130,8 +126,10 @@ def _fmt(v: object) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bench.evaluate import EvalOptions, evaluate_folders, write_json
+    from bench.evaluate import EvalOptions, evaluate_folders
+    from bench.fileio import check_writable_file, write_json
 
+    check_writable_file(args.out, "--out")
     opts = EvalOptions(
         metrics=args.metrics, batch_size=args.batch_size, device=_device(args.device),
         kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, kid_seed=args.seed,

@@ -13,7 +13,6 @@ import json
 import os
 import posixpath
 import sys
-import tempfile
 import time
 import warnings
 import zlib
@@ -26,6 +25,7 @@ import torch
 
 from bench import images as imio
 from bench.errors import BenchError, WeightsUnavailable, guarded
+from bench.fileio import atomic_write_bytes, save_npz_atomic, write_json  # noqa: F401 (re-exported)
 from bench.protocol import Protocol
 
 ALL_METRICS = ("fid", "kid", "is", "psnr", "ssim", "lpips", "msssim_diversity", "lpips_diversity", "miou")
@@ -92,53 +92,6 @@ def features_cache_dir() -> Path:
     from bench.weights import user_cache_dir
 
     return user_cache_dir() / "features"
-
-
-def _umask() -> int:
-    """The process umask (there is no getter: set and restore)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _mkstemp_like_open(path: Path) -> tuple[int, str]:
-    """A temp file next to ``path`` with the mode a plain ``open(path, 'w')`` would give (mkstemp's is 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, 0o666 & ~_umask())
-    return fd, tmp
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder and rename: readers see the old file or the new one."""
-    fd, tmp = _mkstemp_like_open(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
-    """np.savez straight into a temp file next to ``path``, fsync, then rename (no in-memory copy)."""
-    fd, tmp = _mkstemp_like_open(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_json(path: str | os.PathLike[str], obj: Any) -> None:
-    atomic_write_bytes(Path(path), (json.dumps(obj, indent=2, sort_keys=True, allow_nan=True) + "\n").encode())
 
 
 class _Progress:
@@ -212,10 +165,19 @@ def evaluate_folders(
             f"unknown metric '{unknown[0]}'" + (f"; did you mean '{close[0]}'?" if close else "")
             + f" (known: {', '.join(ALL_METRICS)})"
         )
+    if explicit and not wanted:
+        raise BenchError("the metric list is empty; name at least one metric or pass none for every metric")
     if opts.batch_size is None:
         opts = dataclasses.replace(opts, batch_size=8 if str(opts.device) == "cpu" else 64)
     if opts.batch_size < 1:
         raise BenchError(f"batch size must be >= 1, got {opts.batch_size}")
+    for flag, value in (("--seed", opts.kid_seed), ("--seed", opts.diversity_seed), ("is_seed", opts.is_seed)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+            raise BenchError(f"{flag} must be an integer from 0 to 2**32-1 (numpy's seed range), got {value}")
+    if "kid" in wanted:  # a subset of 0 or fewer images gives NaN or a numpy traceback after the whole feature pass
+        for flag, value in (("--kid-subsets", opts.kid_subsets), ("--kid-subset-size", opts.kid_subset_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise BenchError(f"{flag} must be a positive integer, got {value}")
 
     reals = imio.scan_folder(real_dir, role="real")
     fakes = imio.scan_folder(fake_dir, role="fake")
@@ -430,7 +392,7 @@ def evaluate_folders(
         real_feats = real_rows
         if cache_path is not None:
             try:
-                _save_npz_atomic(cache_path, feats=real_feats, key=np.asarray(key),
+                save_npz_atomic(cache_path, feats=real_feats, key=np.asarray(key),
                                  sha256=np.asarray(_feats_sha256(real_feats)))
             except OSError as exc:  # the cache is optional: a read-only or full disk costs only the speed-up
                 print(f"warning: cannot write the feature cache {cache_path} ({exc}); results are unaffected",

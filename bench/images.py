@@ -30,23 +30,64 @@ class ImageFile:
 
 
 def list_images(folder: str | os.PathLike[str], *, role: str, min_count: int = 2) -> list[Path]:
-    """Image files under ``folder`` (recursive), sorted by relative path."""
+    """Image files under ``folder`` (recursive), sorted by relative path.
+
+    Refused with one line, because each would silently change N or invent a sample: a file name that is not
+    UTF-8 (it cannot be paired, recorded or printed), a symbolic link that points nowhere, two files of one name
+    with different extensions (``0000.png`` + ``0000.jpg``)."""
     root = Path(folder)
     if not root.is_dir():
         raise BenchError(f"{role} folder {root} does not exist or is not a directory")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    files = []
+    for p in root.rglob("*"):
+        rel = p.relative_to(root)
+        try:
+            rel.as_posix().encode("utf-8")
+        except UnicodeEncodeError:
+            raise BenchError(f"{role} folder {root}: the file name {os.fsencode(rel)!r} is not valid UTF-8; "
+                             "rename it (names pair fake with real images and go into the record)") from None
+        if p.suffix.lower() not in IMAGE_EXTENSIONS:
+            continue
+        if p.is_symlink() and not p.exists():
+            raise BenchError(f"{p}: broken symbolic link (points to {os.readlink(p)}, which does not exist)")
+        if p.is_file():
+            files.append(p)
+    files.sort()
+    by_key: dict[str, Path] = {}
+    for p in files:
+        key = p.relative_to(root).with_suffix("").as_posix()
+        if key in by_key:
+            raise BenchError(f"{role} folder {root}: {by_key[key].relative_to(root)} and {p.relative_to(root)} "
+                             f"share the name '{key}'; keep one (both would count as samples of one condition)")
+        by_key[key] = p
     if len(files) < min_count:
         raise BenchError(f"{role} folder {root} holds {len(files)} image(s); at least {min_count} are needed")
     return files
 
 
+def _raw_bits(im: Image.Image) -> str | None:
+    """The per-channel bit depth the file stores, when it is not 8: PIL opens a 16-bit RGB PNG or TIFF as mode
+    'RGB' and drops the low byte without a word, so the decoder's raw mode (e.g. 'RGB;16B') is the only trace."""
+    for tile in getattr(im, "tile", None) or ():
+        args = tile.args if hasattr(tile, "args") else tile[3]
+        raw = args if isinstance(args, str) else (args[0] if isinstance(args, tuple) and args and isinstance(args[0], str) else "")
+        for part in raw.split(";")[1:]:
+            digits = "".join(ch for ch in part if ch.isdigit())
+            if digits and digits != "8":
+                return digits
+    return None
+
+
 def probe(path: Path, root: Path) -> ImageFile:
-    """Read only the header: reject empty, unidentifiable and non-RGB files with one line naming the file."""
+    """Read only the header: reject empty, unidentifiable, oversized, non-8-bit and non-RGB files with one line
+    naming the file."""
     if path.stat().st_size == 0:
         raise BenchError(f"{path}: empty file (0 bytes)")
     try:
         with Image.open(path) as im:
-            mode, size = im.mode, im.size
+            mode, size, bits = im.mode, im.size, _raw_bits(im)
+    except Image.DecompressionBombError as exc:
+        raise BenchError(f"{path}: refused, its header declares more pixels than PIL's safety limit ({exc})") from exc
     except (UnidentifiedImageError, OSError) as exc:
         raise BenchError(f"{path}: not a readable image ({exc})") from exc
     if mode != "RGB":
@@ -54,6 +95,9 @@ def probe(path: Path, root: Path) -> ImageFile:
             f"{path}: image mode {mode}, expected 8-bit RGB"
             + (" (it has an alpha channel: drop it explicitly, the benchmark never guesses a background)" if "A" in mode else "")
         )
+    if bits is not None:
+        raise BenchError(f"{path}: {bits} bits per channel, expected 8-bit RGB (PIL would silently drop the low bits; "
+                         "convert the file to 8 bits with the rounding you intend)")
     return ImageFile(path, path.relative_to(root).as_posix(), size)
 
 
@@ -77,7 +121,7 @@ def decode(f: ImageFile) -> np.ndarray:
         with Image.open(f.path) as im:
             im.load()
             arr = np.asarray(im, dtype=np.uint8)
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise BenchError(f"{f.path}: cannot decode image ({exc})") from exc
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise BenchError(f"{f.path}: decoded to shape {arr.shape}, expected HxWx3")
@@ -93,17 +137,15 @@ def decode_label(path: Path, what: str = "label map") -> np.ndarray:
             if im.mode not in ("L", "P", "I", "I;16", "I;16B", "I;16L"):
                 raise BenchError(f"{path}: {what} mode {im.mode}, expected a single-channel 8/16-bit image")
             return np.asarray(im).astype(np.int64)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise BenchError(f"{path}: unreadable {what} ({exc})") from exc
 
 
 def content_hash(files: list[ImageFile]) -> str:
     """sha256 over (relative path, file sha256) of every file: the identity of a folder's content."""
+    from bench.fileio import sha256_file
+
     h = hashlib.sha256()
     for f in files:
-        fh = hashlib.sha256()
-        with open(f.path, "rb") as fp:
-            for chunk in iter(lambda: fp.read(1 << 20), b""):
-                fh.update(chunk)
-        h.update(f.rel.encode() + b"\0" + fh.hexdigest().encode() + b"\n")
+        h.update(f.rel.encode() + b"\0" + sha256_file(f.path).encode() + b"\n")
     return h.hexdigest()

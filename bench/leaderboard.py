@@ -7,6 +7,7 @@ seeds) and published ("reported") numbers sit in separate columns, and a publish
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,10 @@ def load_records(results: Path) -> list[dict[str, Any]]:
         if missing:
             raise BenchError(f"{path}: not a result record (missing {', '.join(missing)}); "
                              "results/<dataset>/ holds only `bench run` records")
+        seed = rec["seeds"].get("run") if isinstance(rec["seeds"], dict) else None
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise BenchError(f"{path}: seeds.run must be an integer, got {seed!r} (a record `bench run` did not "
+                             "write, or one edited by hand)")
         rec["_file"] = path.relative_to(results.parent).as_posix()
         out.append(rec)
     return out
@@ -89,20 +94,65 @@ def records_frame(records: list[dict[str, Any]]):
     return pl.DataFrame(rows, schema=schema)
 
 
+REPORTED_NUMBERS = ("fid", "miou", "pixel_acc")
+
+
 def load_reported(path: Path):
-    """Published numbers: one row per (method, dataset) with citation, the protocol the paper used, and notes."""
+    """Published numbers: one row per (method, dataset) with citation, the protocol the paper used, and notes.
+
+    Read with the csv module first (not straight into polars), so that bad bytes, a short row or a value that is
+    not a number is one line naming the file, the row and the column, not a parser traceback."""
+    import csv
+
     import polars as pl
 
     from bench.errors import BenchError
 
-    df = pl.read_csv(path, schema_overrides={"fid": pl.Float64, "miou": pl.Float64, "pixel_acc": pl.Float64})
-    missing = [c for c in REPORTED_COLUMNS if c not in df.columns]
-    extra = [c for c in df.columns if c not in REPORTED_COLUMNS]
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise BenchError(f"{path}: line {line} is not valid UTF-8 (byte {exc.object[exc.start]:#04x}); "
+                         "save the file as UTF-8") from None
+    except OSError as exc:
+        raise BenchError(f"{path}: cannot read ({exc})") from exc
+    try:
+        rows = list(csv.reader(text.splitlines(), strict=True))
+    except csv.Error as exc:
+        raise BenchError(f"{path}: not valid CSV ({exc})") from None
+    header = rows[0] if rows else []
+    missing = [c for c in REPORTED_COLUMNS if c not in header]
+    extra = [c for c in header if c not in REPORTED_COLUMNS]
     if missing or extra:
         raise BenchError(f"{path}: columns must be {', '.join(REPORTED_COLUMNS)}"
                          + (f"; missing {', '.join(missing)}" if missing else "")
                          + (f"; unknown {', '.join(extra)}" if extra else ""))
-    return df
+    data: dict[str, list[Any]] = {c: [] for c in REPORTED_COLUMNS}
+    for line, row in enumerate(rows[1:], start=2):
+        if not row:
+            continue
+        if len(row) != len(header):
+            raise BenchError(f"{path}: row {line} has {len(row)} field(s), the header {len(header)}")
+        for col, value in zip(header, row):
+            if col in REPORTED_NUMBERS:
+                try:
+                    number = float(value) if value.strip() else None
+                except ValueError:
+                    number = None
+                    ok = False
+                else:
+                    ok = number is None or math.isfinite(number)
+                if not ok:
+                    raise BenchError(f"{path}: row {line}, column {col}: {value!r} is not a number "
+                                     "(leave the field empty when the paper does not report it)")
+                data[col].append(number)
+            else:
+                data[col].append(value if value != "" else None)
+        for col in ("method", "dataset"):
+            if not data[col][-1]:
+                raise BenchError(f"{path}: row {line}, column {col}: empty")
+    schema = {c: (pl.Float64 if c in REPORTED_NUMBERS else pl.Utf8) for c in REPORTED_COLUMNS}
+    return pl.DataFrame(data, schema=schema)
 
 
 def _fmt(mean: float | None, std: float | None, n: int, decimals: int, best: bool) -> str:
@@ -229,7 +279,7 @@ def record_row(record: dict[str, Any], record_path: Path) -> str:
 
 def write(leaderboard: Path, *, check: bool = False) -> list[str]:
     """Render and write (or, with ``check``, compare); returns the stale / written file names."""
-    from bench.evaluate import atomic_write_bytes
+    from bench.fileio import atomic_write_bytes
 
     from bench.errors import BenchError
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, guarded
+from bench.fileio import check_writable_dir, json_bytes
 from bench.locks import DirLock
 
 
@@ -73,15 +73,11 @@ class RunSpec:
 def _atomic_png(path: Path, array: Any, mode: str | None = None) -> None:
     from PIL import Image
 
-    from bench.evaluate import atomic_write_bytes
+    from bench.fileio import atomic_write_bytes
 
     buf = io.BytesIO()
     Image.fromarray(array, mode=mode).save(buf, format="PNG")
     atomic_write_bytes(path, buf.getvalue())
-
-
-def _json_bytes(obj: Any) -> bytes:
-    return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
 
 
 def source_digest(ds: Any, indices: list[int], progress: bool | None) -> str:
@@ -89,7 +85,7 @@ def source_digest(ds: Any, indices: list[int], progress: bool | None) -> str:
     copy of a dataset with the same file names (a corrected release, a different --root) gets its own export."""
     from tqdm.auto import tqdm
 
-    from bench.weights import sha256_file
+    from bench.fileio import sha256_file
 
     h = hashlib.sha256()
     for i in tqdm(indices, desc="hash sources", unit="pair", leave=False, file=sys.stderr,
@@ -112,8 +108,9 @@ def export_real(ds: Any, n: int, progress: bool | None) -> tuple[Path, Path, lis
     import numpy as np
     from tqdm.auto import tqdm
 
-    from bench.evaluate import atomic_write_bytes
-    from bench.weights import sha256_file, user_cache_dir
+    from bench.fileio import atomic_write_bytes
+    from bench.fileio import sha256_file
+    from bench.weights import user_cache_dir
 
     keys = [ds.samples[i].key for i in range(n)]
     ident = {"format": EXPORT_FORMAT, "dataset": ds.fingerprint(), "n": n,
@@ -154,7 +151,7 @@ def export_real(ds: Any, n: int, progress: bool | None) -> tuple[Path, Path, lis
         index[keys[i]] = {"image": sha256_file(real_dir / f"{keys[i]}.png"),
                           "label": sha256_file(label_dir / f"{keys[i]}.png")}
     if todo or not index_file.is_file():
-        atomic_write_bytes(index_file, _json_bytes({"identity": ident, "files": {k: index[k] for k in keys}}))
+        atomic_write_bytes(index_file, json_bytes({"identity": ident, "files": {k: index[k] for k in keys}}))
     return real_dir, label_dir, keys
 
 
@@ -212,7 +209,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
     from bench.adapter import get_method, sample_seed
     from bench.conformance import check_output, run_checks
     from bench.data import get_dataset
-    from bench.evaluate import EvalOptions, atomic_write_bytes, evaluate_folders
+    from bench.evaluate import EvalOptions, evaluate_folders
+    from bench.fileio import atomic_write_bytes
     from bench.results import SCHEMA, git_commit, record_name, results_dir
 
     t0 = time.perf_counter()
@@ -267,7 +265,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
                 raise BenchError(f"run directory {run_dir} holds another run ({previous.get('identity', {}).get('method')}, "
                                  f"run id {previous.get('run_id')}); choose another --out")
         else:
-            atomic_write_bytes(spec_file, _json_bytes({"run_id": run_id, "identity": identity}))
+            atomic_write_bytes(spec_file, json_bytes({"run_id": run_id, "identity": identity}))
 
         real_dir, label_dir, keys = export_real(ds, n, spec.progress)
         fake_dir = run_dir / "fake"
@@ -290,6 +288,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
         t = time.perf_counter()
         todo = [i for i in range(n) if any(not fake_path(keys[i], k).is_file() for k in range(k_samples))]
         missing = sum(not fake_path(keys[i], k).is_file() for i in todo for k in range(k_samples))
+        regenerated: set[str] = set()
         bar = tqdm(total=missing, desc=f"generate {name}", unit="img", file=sys.stderr, leave=False,
                    disable=(not spec.progress) if spec.progress is not None else None)
         from bench.data import collate
@@ -314,23 +313,51 @@ def run(spec: RunSpec) -> dict[str, Any]:
                 arr = out.permute(0, 2, 3, 1).numpy()
                 for r, j in enumerate(rows):
                     _atomic_png(fake_path(keys[idx[j]], k), np.ascontiguousarray(arr[r]))
+                    regenerated.add(fake_path(keys[idx[j]], k).relative_to(run_dir).as_posix())
                 bar.update(len(rows))
         bar.close()
         timings["generate_s"] = time.perf_counter() - t
 
+        # The manifest and the evaluation describe the samples on disk now, not those of an earlier invocation
+        # (a sample deleted and regenerated on another device, a file dropped into fake/ by hand).
+        from bench import images as imio
+        from bench.fileio import sha256_file
+
+        expected = {fake_path(keys[i], k).relative_to(fake_dir).as_posix() for i in range(n) for k in range(k_samples)}
+        on_disk = imio.scan_folder(fake_dir, role="fake", min_count=1)
+        strays = sorted(f.rel for f in on_disk if f.rel not in expected)
+        if strays:
+            raise BenchError(f"{fake_dir}: {len(strays)} file(s) that are not samples of this run (first {strays[0]}); "
+                             "remove them, or delete the run folder to start again")
+        entries = [{"key": keys[i], "sample": k, "seed": sample_seed(spec.seed, keys[i], k),
+                    "file": fake_path(keys[i], k).relative_to(run_dir).as_posix(),
+                    "sha256": sha256_file(fake_path(keys[i], k))} for i in range(n) for k in range(k_samples)]
+        manifest = {"run_id": run_id, "samples": entries}
         manifest_file = run_dir / "manifest.json"
-        if not manifest_file.is_file():
-            from bench.weights import sha256_file
+        old_manifest = _read_json_or_none(manifest_file)
+        if old_manifest != manifest:
+            listed = {e.get("file"): e.get("sha256") for e in (old_manifest or {}).get("samples", [])
+                      if isinstance(e, dict)} if isinstance(old_manifest, dict) else {}
+            edited = [e["file"] for e in entries
+                      if e["file"] not in regenerated and e["file"] in listed and listed[e["file"]] != e["sha256"]]
+            if edited:  # not what the method generated: a number computed from it would not be the method's
+                raise BenchError(f"{run_dir / edited[0]}: differs from the sample this run generated (sha256 in "
+                                 f"{manifest_file}; {len(edited)} file(s) in all); delete it to generate it again")
+            if manifest_file.exists():
+                print(f"warning: {manifest_file} did not list the samples on disk ({len(regenerated)} regenerated); "
+                      "rewritten", file=sys.stderr)
+            atomic_write_bytes(manifest_file, json_bytes(manifest))
 
-            entries = [{"key": keys[i], "sample": k, "seed": sample_seed(spec.seed, keys[i], k),
-                        "file": fake_path(keys[i], k).relative_to(run_dir).as_posix(),
-                        "sha256": sha256_file(fake_path(keys[i], k))} for i in range(n) for k in range(k_samples)]
-            atomic_write_bytes(manifest_file, _json_bytes({"run_id": run_id, "samples": entries}))
-
-        # Evaluation, once.
+        # Evaluation, once for these samples.
         t = time.perf_counter()
         eval_file = run_dir / "evaluation.json"
         evaluation = _read_evaluation(eval_file) if eval_file.is_file() else None
+        fake_content = imio.content_hash(on_disk)
+        if evaluation is not None and evaluation.get("inputs", {}).get("fake", {}).get("content_sha256") != fake_content:
+            print(f"warning: {eval_file} evaluated other samples than those in {fake_dir}; evaluating again",
+                  file=sys.stderr)
+            evaluation = None
+            (run_dir / "grid.png").unlink(missing_ok=True)
         if evaluation is None:
             segmenter = spec.segmenter or default_segmenter(ds)
             opts = EvalOptions(
@@ -345,7 +372,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
                                  "label_encoding": label_encoding(ds)},
             )
             evaluation = evaluate_folders(real_dir, fake_dir, label_dir, opts)
-            atomic_write_bytes(eval_file, _json_bytes(evaluation))
+            atomic_write_bytes(eval_file, json_bytes(evaluation))
         timings["evaluate_s"] = time.perf_counter() - t
 
         grid_png = run_dir / "grid.png"
@@ -412,6 +439,14 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
     return obj
 
 
+def _read_json_or_none(path: Path) -> Any:
+    """The JSON in ``path``, or None when it is absent or unreadable (a file we rewrite anyway)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def _read_evaluation(path: Path) -> dict[str, Any] | None:
     """A finished evaluation, or None (with a warning) when the file is damaged: it is then redone."""
     try:
@@ -424,29 +459,17 @@ def _read_evaluation(path: Path) -> dict[str, Any] | None:
     return None
 
 
-def check_writable_dir(path: Path, what: str) -> None:
-    """Refuse, before the long work, a folder that is a file or cannot be written."""
-    p = Path(path)
-    probe = p
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        raise BenchError(f"{what} {p}: {probe} is a file, not a folder")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise BenchError(f"{what} {p}: {probe} is not writable")
-
-
 def write_record(rec_path: Path, record: dict[str, Any], grid: bytes) -> None:
     """Write the record and its grid under a lock on the results folder: two runs with one record name (the same
     run in two --out folders) take turns, and the stale-temp cleanup never sees another writer's temp file."""
-    from bench.evaluate import atomic_write_bytes
+    from bench.fileio import atomic_write_bytes
     from bench.locks import folder_lock
 
     with folder_lock(rec_path.parent):
         for stale in rec_path.parent.glob(f".{rec_path.stem}.*.tmp"):  # left by a killed writer of this record
             stale.unlink(missing_ok=True)
         atomic_write_bytes(rec_path.with_suffix(".png"), grid)
-        atomic_write_bytes(rec_path, _json_bytes(record))
+        atomic_write_bytes(rec_path, json_bytes(record))
 
 
 def _remove_stale_temp_files(run_dir: Path) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.errors import BenchError, WeightsUnavailable
+from bench.fileio import sha256_file
 
 
 @dataclass(frozen=True)
@@ -142,22 +143,6 @@ ALEXNET = register(
         description="torchvision AlexNet ImageNet weights: the LPIPS 'alex' backbone.",
     )
 )
-
-
-_digest_memo: dict[tuple[str, int, int], str] = {}
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """sha256 hex digest of a file (memoised per path, size and mtime within the process)."""
-    st = os.stat(path)
-    key = (os.fspath(path), st.st_size, st.st_mtime_ns)
-    if key not in _digest_memo:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        _digest_memo[key] = h.hexdigest()
-    return _digest_memo[key]
 
 
 def user_cache_dir() -> Path:

@@ -44,17 +44,11 @@ def dataset_info(ds: Any, name: str) -> Any:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import torch
-
     from bench.adapter import get_method
     from bench.data import get_dataset
-    from bench.errors import BenchError
+    from bench.devices import resolve_device
 
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    elif device.startswith("cuda") and not torch.cuda.is_available():
-        raise BenchError(f"--device {device}: CUDA is not available on this machine")
+    device = resolve_device(args.device)
     if "LOCAL_RANK" in os.environ and device.startswith("cuda"):
         device = f"cuda:{int(os.environ['LOCAL_RANK'])}"
     ds = get_dataset(args.dataset, root=args.root, split=args.split, resolution=args.resolution)

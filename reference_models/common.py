@@ -103,7 +103,7 @@ def atomic_save(obj: Any, path: str | os.PathLike[str]) -> str:
     """``torch.save`` into memory, then bench's atomic write (temp file, fsync, rename)."""
     import io
 
-    from bench.evaluate import atomic_write_bytes
+    from bench.fileio import atomic_write_bytes
 
     buf = io.BytesIO()
     torch.save(obj, buf)
@@ -112,7 +112,7 @@ def atomic_save(obj: Any, path: str | os.PathLike[str]) -> str:
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    from bench.evaluate import atomic_write_bytes
+    from bench.fileio import atomic_write_bytes
 
     atomic_write_bytes(Path(path), text.encode())
 

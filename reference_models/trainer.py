@@ -347,7 +347,7 @@ class Trainer:
         gen = self.out / "generator.pth"
         # a run that trained nothing (already complete) keeps its record: its speed, losses and VGG status
         if self.rank == 0 and (reached > start or not record):
-            from bench.weights import sha256_file
+            from bench.fileio import sha256_file
 
             prev_time = float(record.get("train_seconds", 0.0))
             record = {

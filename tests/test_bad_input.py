@@ -1,5 +1,7 @@
 """Bad input: one clear line naming the file or value, a non-zero exit, nothing written."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -132,3 +134,100 @@ def test_miou_with_a_fixed_fake_segmenter(tmp_path, good):
     ious = [((p == c) & (t == c) & keep).sum() / (((p == c) | (t == c)) & keep).sum() for c in range(4)]
     assert rec["metrics"]["miou"] == pytest.approx(np.mean(ious), rel=1e-12)
     assert rec["metrics"]["pixel_acc"] == pytest.approx((p == t)[keep].mean(), rel=1e-12)
+
+
+# --- files that would be silently misread, and options that would give NaN or a traceback after the work -------
+
+def _png(path, width, height, bit_depth, payload=b"\0"):
+    """A minimal RGB PNG with any header (to declare sizes or depths PIL's writer will not produce)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(payload))
+                     + chunk(b"IEND", b""))
+
+
+def test_a_decompression_bomb_is_refused_from_its_header(capsys, tmp_path, good):
+    real, fake = good
+    _png(fake / "0001.png", 30000, 30000, 8)
+    assert "0001.png: refused, its header declares more pixels than PIL's safety limit" in run(capsys, tmp_path, real, fake)
+
+
+def test_a_16_bit_rgb_png_is_refused_not_cut_to_8_bits(capsys, tmp_path, good):
+    real, fake = good
+    rows = np.random.default_rng(0).integers(0, 65536, (64, 64, 3)).astype(">u2")
+    _png(fake / "0001.png", 64, 64, 16, b"".join(b"\0" + rows[y].tobytes() for y in range(64)))
+    assert Image.open(fake / "0001.png").mode == "RGB"  # what PIL reports: the reason the check reads the raw mode
+    assert "0001.png: 16 bits per channel, expected 8-bit RGB" in run(capsys, tmp_path, real, fake)
+
+
+def test_a_dangling_symlink_is_refused_not_skipped(capsys, tmp_path, good):
+    real, fake = good
+    (fake / "0001.png").unlink()
+    (fake / "0001.png").symlink_to(tmp_path / "gone.png")
+    assert "0001.png: broken symbolic link" in run(capsys, tmp_path, real, fake)
+
+
+def test_two_files_of_one_name_are_refused(capsys, tmp_path, good):
+    real, fake = good
+    Image.open(fake / "0001.png").save(fake / "0001.jpg")
+    assert "0001.jpg and 0001.png share the name '0001'" in run(capsys, tmp_path, real, fake)
+
+
+def test_a_file_name_that_is_not_utf8_is_refused(capsys, tmp_path, good):
+    import os
+
+    real, fake = good
+    os.rename(fake / "0001.png", os.fsencode(fake) + b"/caf\xe9.png")  # Latin-1, as old archives carry them
+    assert "the file name b'caf\\xe9.png' is not valid UTF-8" in run(capsys, tmp_path, real, fake)
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (("--metrics", ","), "argument --metrics: ',' names no metric"),
+    (("--metrics", "kid", "--kid-subsets", "0"), "--kid-subsets must be a positive integer, got 0"),
+    (("--metrics", "kid", "--kid-subset-size", "-3"), "--kid-subset-size must be a positive integer, got -3"),
+    (("--batch-size", "0"), "batch size must be >= 1, got 0"),
+    (("--device", "tpu"), "--device tpu: unknown device; use cpu, cuda, cuda:N, mps or auto"),
+    (("--seed", "-1"), "--seed must be an integer from 0 to 2**32-1"),
+])
+def test_bad_options_are_one_line(capsys, tmp_path, good, extra, needle):
+    real, fake = good
+    assert needle in run(capsys, tmp_path, real, fake, *extra)
+
+
+def _eval_to(out, real, fake):
+    return main(["eval", "--real", str(real), "--fake", str(fake), "--metrics", "psnr", "--out", str(out)])
+
+
+def test_an_out_that_is_a_folder_or_under_a_file_is_refused_before_the_work(capsys, tmp_path, good, monkeypatch):
+    import bench.evaluate as ev
+
+    def never(*a, **k):
+        raise AssertionError("the evaluation ran before the output path was checked")
+
+    monkeypatch.setattr(ev, "evaluate_folders", never)
+    real, fake = good
+    (tmp_path / "a-file").write_text("x")
+    for out, needle in ((tmp_path, "is a folder; give a file name"),
+                        (tmp_path / "a-file" / "r.json", "a-file is a file, not a folder")):
+        assert _eval_to(out, real, fake) == 2
+        err = capsys.readouterr().err.strip()
+        assert needle in err and len(err.splitlines()) == 1, err
+
+
+def test_a_read_only_out_folder_is_refused_before_the_work(capsys, tmp_path, good, monkeypatch):
+    import bench.fileio as fileio
+
+    real, fake = good
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    # tests may run as root, for whom every folder is writable: the check asks os.access, so ask it to say no
+    real_access = fileio.os.access
+    monkeypatch.setattr(fileio.os, "access", lambda p, mode: Path(p) != locked and real_access(p, mode))
+    assert _eval_to(locked / "r.json", real, fake) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"--out {locked / 'r.json'}: {locked} is not writable" in err and len(err.splitlines()) == 1

@@ -15,7 +15,8 @@ from PIL import Image
 from scipy import ndimage
 
 from bench.data import get_dataset
-from bench.data.cards import file_sha256, load_card
+from bench.data.cards import load_card
+from bench.fileio import sha256_file
 from bench.data.facades import colors_to_ids, split_ab
 from bench.errors import BenchError
 
@@ -34,7 +35,7 @@ DEMO = ["#0006d9", "#0d3dfb", "#0075ff", "#00c9ff", "#1dffdd", "#68f898",
 @pytest.fixture(scope="module")
 def card():
     for p, want in SHA.items():
-        assert file_sha256(p) == want, f"{p} is not the file its README describes"
+        assert sha256_file(p) == want, f"{p} is not the file its README describes"
     return load_card("facades")
 
 

@@ -14,7 +14,8 @@ import time
 import pytest
 
 from bench.cli import main
-from bench.evaluate import atomic_write_bytes, features_cache_dir
+from bench.evaluate import features_cache_dir
+from bench.fileio import atomic_write_bytes
 
 
 def _eval(real, fake, out, *extra):
@@ -58,7 +59,7 @@ def test_an_unwritable_cache_costs_only_the_speed_up(folders, tmp_path, monkeypa
     def read_only(*args, **kwargs):
         raise PermissionError(30, "Read-only file system")
 
-    monkeypatch.setattr(ev, "_save_npz_atomic", read_only)
+    monkeypatch.setattr(ev, "save_npz_atomic", read_only)
     real, fake = folders
     assert _eval(real, fake, tmp_path / "a.json") == 0
     assert "cannot write the feature cache" in capsys.readouterr().err

@@ -279,7 +279,7 @@ def crash(self, x):
 f.InceptionFeatures.__call__ = crash
 """
 CRASH_WRITING_RECORD = """
-import os, bench.evaluate as e
+import os, bench.fileio as e
 _orig = e.atomic_write_bytes
 def crash(path, data):
     if path.suffix == '.json' and 'results' in path.parts:
@@ -397,6 +397,41 @@ def test_leaderboard_groups_by_fingerprint_marks_best_and_keeps_reported_apart()
     # the record says "spade" (what `bench run` writes), reported.csv "SPADE": they meet on the canonical key
     assert "| spade | paper | 1 | 500 | 60.10 | 60.0 | 80.0 | 71.8 | 62.3 | 81.9 |" in city
     assert "## Reported in papers (their protocols; not ranked)" in city
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda b: b.replace(b"Koltun", b"Kolt\xfcn"), "reported.csv: line 2 is not valid UTF-8 (byte 0xfc)"),
+    (lambda b: b.replace(b",104.7,", b",104.7x,"), "reported.csv: row 2, column fid: '104.7x' is not a number"),
+    (lambda b: b.replace(b",52.4,", b",nan,"), "reported.csv: row 2, column miou: 'nan' is not a number"),
+])
+def test_a_bad_reported_csv_is_one_line(tmp_path, capsys, edit, needle):
+    import shutil
+
+    lb = tmp_path / "lb"
+    shutil.copytree(GOLDEN / "results", lb / "results")
+    csv_bytes = (Path(__file__).parents[1] / "leaderboard" / "reported.csv").read_bytes()
+    assert b"Koltun" in csv_bytes and b",104.7," in csv_bytes and b",52.4," in csv_bytes  # the edits apply to row 2
+    (lb / "reported.csv").write_bytes(edit(csv_bytes))
+    assert main(["leaderboard", "--dir", str(lb)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1, err
+    assert not list(lb.glob("*.md")), "nothing is written from a bad input"
+
+
+@pytest.mark.parametrize("seed", ["1", 1.5, None, True])
+def test_a_record_with_a_non_integer_seed_is_one_line(tmp_path, capsys, seed):
+    import shutil
+
+    lb = tmp_path / "lb"
+    shutil.copytree(GOLDEN / "results", lb / "results")
+    shutil.copy(GOLDEN / "reported.csv", lb / "reported.csv")
+    path = sorted((lb / "results").glob("*/*.json"))[0]
+    rec = json.loads(path.read_text())
+    rec["seeds"]["run"] = seed
+    path.write_text(json.dumps(rec))
+    assert main(["leaderboard", "--dir", str(lb)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{path.name}: seeds.run must be an integer, got {seed!r}" in err and len(err.splitlines()) == 1, err
 
 
 def test_the_readme_adapter_example_conforms(tmp_path, monkeypatch, capsys):

@@ -13,6 +13,7 @@ import torch
 import torchvision
 
 from bench import weights
+from bench.fileio import sha256_file
 from bench.evaluate import EvalOptions, evaluate_folders
 from bench.metrics.lpips import load_backbone, lpips_distance
 
@@ -22,7 +23,7 @@ def _register_file(monkeypatch, tmp_path, name, state):
     folder = tmp_path / "weights"
     folder.mkdir(exist_ok=True)
     torch.save(state, folder / wf.filename)
-    monkeypatch.setitem(weights.REGISTRY, name, dataclasses.replace(wf, sha256=weights.sha256_file(folder / wf.filename)))
+    monkeypatch.setitem(weights.REGISTRY, name, dataclasses.replace(wf, sha256=sha256_file(folder / wf.filename)))
     monkeypatch.setenv("BENCH_WEIGHTS_DIR", str(folder))
     return folder / wf.filename
 

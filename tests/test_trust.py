@@ -308,3 +308,77 @@ def test_bad_run_numbers_are_one_line_before_any_work(tmp_path, capsys, args, ne
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "run").exists() and not (tmp_path / "lb").exists()
+
+
+def test_bad_run_outputs_and_device_are_one_line_before_any_work(tmp_path, capsys, monkeypatch):
+    import bench.fileio as fileio
+
+    (tmp_path / "a-file").write_text("x")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = fileio.os.access
+    monkeypatch.setattr(fileio.os, "access", lambda p, mode: Path(p) != locked and real_access(p, mode))
+    for args, needle in (
+        (("--results", str(tmp_path / "a-file"), "--out", str(tmp_path / "run")), "a-file is a file, not a folder"),
+        (("--results", str(tmp_path / "lb"), "--out", str(tmp_path / "a-file" / "run")), "a-file is a file, not a folder"),
+        (("--results", str(locked / "lb"), "--out", str(tmp_path / "run")), f"{locked} is not writable"),
+        (("--results", str(tmp_path / "lb"), "--out", str(locked / "run")), f"{locked} is not writable"),
+        (("--results", str(tmp_path / "lb"), "--out", str(tmp_path / "run"), "--device", "tpu"), "--device tpu: unknown device"),
+    ):
+        assert main(["run", "--method", "oracle", "--metrics", "psnr", "--limit", "2", *args]) == 2
+        err = capsys.readouterr().err.strip()
+        assert needle in err and len(err.splitlines()) == 1, (args, err)
+        assert not (tmp_path / "run").exists() and not (tmp_path / "lb").exists()
+
+
+# --- the run folder describes the samples on disk ----------------------------------------------------------------
+
+class DeviceDependent(Generator):
+    """Deterministic within one process, but a regenerated sample differs by one grey level (as on another GPU)."""
+    offset = 0
+
+    def generate(self, batch, *, seeds):
+        base = (batch["label"][:, :1].repeat(1, 3, 1, 1).to(torch.int64) * 20 + 40 + self.offset)
+        return base.clamp(0, 255).to(torch.uint8)
+
+
+def test_a_regenerated_sample_rewrites_the_manifest_and_the_evaluation(tmp_path, capsys, monkeypatch):
+    from bench.fileio import sha256_file
+
+    run_dir = tmp_path / "run"
+    args = ("--method", "test_trust:DeviceDependent", "--limit", "4", "--out", str(run_dir))
+    assert _run(tmp_path, *args) == 0
+    first = _records(tmp_path / "lb")[0]["metrics"]["psnr"]
+    sample = run_dir / "fake" / "0001.png"
+    sample.unlink()
+    monkeypatch.setattr(DeviceDependent, "offset", 1)
+    capsys.readouterr()
+    assert _run(tmp_path, *args) == 0
+    err = capsys.readouterr().err
+    assert "did not list the samples on disk (1 regenerated); rewritten" in err
+    assert "evaluated other samples than those in" in err
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert {e["file"]: e["sha256"] for e in manifest["samples"]}["fake/0001.png"] == sha256_file(sample)
+    evaluation = json.loads((run_dir / "evaluation.json").read_text())
+    assert evaluation["metrics"]["psnr"] != first
+    assert _records(tmp_path / "lb")[0]["metrics"]["psnr"] == evaluation["metrics"]["psnr"]
+
+
+def test_an_edited_or_stray_sample_is_refused(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    args = ("--method", "label-colouring", "--limit", "3", "--out", str(run_dir))
+    assert _run(tmp_path, *args) == 0
+    sample = run_dir / "fake" / "0001.png"
+    original = sample.read_bytes()
+    from PIL import Image
+
+    Image.new("RGB", Image.open(sample).size, (1, 2, 3)).save(sample)
+    capsys.readouterr()
+    assert _run(tmp_path, *args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "0001.png: differs from the sample this run generated" in err and len(err.splitlines()) == 1, err
+    sample.write_bytes(original)
+    (run_dir / "fake" / "extra.png").write_bytes(original)
+    assert _run(tmp_path, *args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "1 file(s) that are not samples of this run (first extra.png)" in err, err

@@ -7,13 +7,13 @@ label spaces. A manifest (``datasets/<name>/<split>[-<H>x<W>].manifest.json``) f
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
+from bench.fileio import sha256_file
 
 # Filters a card may name; values are PIL's resampling names (resolved lazily, PIL is only needed to resize).
 RESIZE_FILTERS = ("nearest", "bilinear", "bicubic", "lanczos", "box")
@@ -281,14 +281,6 @@ def validate_card(raw: dict[str, Any], path: Path) -> Card:
     return Card(raw["name"], raw["version"], path, "", raw, tuple(classes), tuple(layouts))
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 _CARDS: dict[str, Card] = {}
 
 
@@ -307,7 +299,7 @@ def load_card(name: str) -> Card:
     card = validate_card(raw, path)
     if card.name != name:
         raise BenchError(f"{path}: card name '{card.name}' differs from its folder '{name}'")
-    card = Card(card.name, card.version, path, file_sha256(path), raw, card.classes, card.layouts)
+    card = Card(card.name, card.version, path, sha256_file(path), raw, card.classes, card.layouts)
     _CARDS[name] = card
     return card
 
@@ -360,7 +352,7 @@ def load_manifest(card: Card, split: str, resolution: tuple[int, int] | None = N
         raise BenchError(f"{path}: lists {len(raw.get('files', []))} files but count is {raw['count']}")
     if card.splits[split] != raw["count"]:
         raise BenchError(f"{path}: count {raw['count']} differs from the card's {split} count {card.splits[split]}")
-    return Manifest(path, file_sha256(path), raw)
+    return Manifest(path, sha256_file(path), raw)
 
 
 def parse_resolution(value: Any) -> tuple[int, int] | None:

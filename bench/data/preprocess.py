@@ -125,7 +125,7 @@ class PreprocessCache:
     def _write(self, path: Path, out: "Decoded") -> None:
         import numpy as np
 
-        from bench.evaluate import atomic_write_bytes
+        from bench.fileio import atomic_write_bytes
 
         image, label, inst = out
         arrays: dict[str, Any] = {"image": image, "label": label.astype(np.uint16)}

@@ -53,7 +53,7 @@ def show(name: str, root: str | Path | None = None, split: str | None = None, *,
     from PIL import Image
 
     from bench.data import get_dataset
-    from bench.evaluate import atomic_write_bytes
+    from bench.fileio import atomic_write_bytes
 
     ds = get_dataset(name, root=root, split=split, resolution=resolution, **options)
     img = grid(ds, n=n, start=start)

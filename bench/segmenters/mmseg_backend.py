@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
+from bench.fileio import sha256_file
 from bench.segmenters.base import Segmenter, SegmenterProtocol
 
 INSTALL_HINT = ("pip install 'cgan-bench[mmseg]' (mmsegmentation 1.2.2, mmcv-lite 2.1.0, mmengine); for mmcv's "
@@ -142,12 +143,6 @@ def _ops_error(exc: BaseException, where: str) -> BaseException:
     return exc
 
 
-def _file_sha256(path: str | os.PathLike[str]) -> str:
-    from bench.weights import sha256_file
-
-    return sha256_file(path)
-
-
 class MMSegSegmenter(Segmenter):
     """An mmseg segmentor as a ``Segmenter``.
 
@@ -180,7 +175,7 @@ class MMSegSegmenter(Segmenter):
         order = "RGB" if getattr(dp, "channel_conversion", False) else "BGR"
         cfg_text = cfg.pretty_text if hasattr(cfg, "pretty_text") else str(cfg)
         cfg_sha = hashlib.sha256(cfg_text.encode()).hexdigest()
-        digest = _file_sha256(checkpoint) if checkpoint is not None else None
+        digest = sha256_file(checkpoint) if checkpoint is not None else None
         stem = Path(os.fspath(config)).stem if isinstance(config, (str, os.PathLike)) else f"config-{cfg_sha[:8]}"
         protocol = SegmenterProtocol(
             name=name or f"mmseg:{stem}",
