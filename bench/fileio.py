@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Callable
 
 from bench.errors import BenchError
 
@@ -28,34 +28,30 @@ def _mkstemp_like_open(path: Path) -> tuple[int, str]:
     return fd, tmp
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder and rename: readers see the old file or the new one."""
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """``write(f)`` into a temp file in the same folder, fsync, rename: readers see the old file or the new one,
+    never a part, and a failure leaves no temp file behind."""
     fd, tmp = _mkstemp_like_open(path)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    atomic_write(path, lambda f: f.write(data))
 
 
 def save_npz_atomic(path: Path, **arrays: Any) -> None:
-    """np.savez straight into a temp file next to ``path``, fsync, then rename (no in-memory copy)."""
+    """np.savez straight into the temp file (no in-memory copy of the arrays)."""
     import numpy as np
 
-    fd, tmp = _mkstemp_like_open(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def json_bytes(obj: Any) -> bytes:
