@@ -39,8 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder of generated images: <name>.png, or <name>/<i>.png for several samples per condition")
     e.add_argument("--labels", help="folder of label maps <name>.png (for mIoU with --segmenter)")
     e.add_argument("--metrics", type=_metrics_arg,
-                   help="comma-separated subset of: fid,kid,is,psnr,ssim,lpips,msssim_diversity,lpips_diversity,miou "
-                        "(default: every metric that applies; unavailable ones are reported, not fatal)")
+                   help="comma-separated metric names (see `bench ls`; default: every registered metric that applies "
+                        "to the inputs; unavailable ones are reported, not fatal)")
     e.add_argument("--segmenter", help="'package.module:callable' mapping uint8 [B,3,H,W] to label ids [B,H,W]")
     e.add_argument("--num-classes", type=int)
     e.add_argument("--ignore-index", type=int, default=255)
@@ -211,13 +211,13 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from bench import weights
     from bench.adapter import method_names
     from bench.data import DATASETS
-    from bench.evaluate import ALL_METRICS
+    from bench.metrics import registry
     from bench.segmenters import names as segmenter_names
 
     print("methods: " + ", ".join(method_names()))
     print("datasets: " + ", ".join(DATASETS.names()))
     print("segmenters: " + ", ".join(segmenter_names()))
-    print("metrics: " + ", ".join(ALL_METRICS))
+    print("metrics: " + ", ".join(registry.names()))
     print("weights:")
     for name, wf in sorted(weights.all_registered().items()):
         print(f"  {name}: {wf.filename} sha256 {wf.sha256 or 'unpublished'}")

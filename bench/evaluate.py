@@ -28,7 +28,6 @@ from bench.errors import BenchError, WeightsUnavailable, guarded
 from bench.fileio import atomic_write_bytes, save_npz_atomic, write_json  # noqa: F401 (re-exported)
 from bench.protocol import Protocol
 
-ALL_METRICS = ("fid", "kid", "is", "psnr", "ssim", "lpips", "msssim_diversity", "lpips_diversity", "miou")
 FEATURE_CACHE_VERSION = "2"  # 2: a sha256 of the features in the file
 
 
@@ -130,41 +129,81 @@ def _check_finite(feats: torch.Tensor, files: list[imio.ImageFile], what: str) -
         raise BenchError(f"{first.path}: {what} contain NaN or Inf ({int(bad.sum())} image(s) in this batch)")
 
 
-def _moments_from_rows(fid, feats: np.ndarray, chunk: int = 512) -> None:
-    for i in range(0, len(feats), chunk):
-        fid.update(torch.from_numpy(feats[i : i + chunk]), real=True)
+@dataclass
+class EvalContext:
+    """What an evaluation knows once its inputs are scanned: metric specs build their states and protocol fields
+    from it."""
+
+    opts: EvalOptions
+    reals: list[imio.ImageFile]
+    fakes: list[imio.ImageFile]
+    pairs: list[_Fake]
+    groups: dict[str, list[_Fake]]
+    size: tuple[int, int]  # (height, width) of the fake images
+    labels_dir: Path | None
+    wanted: list[str] = field(default_factory=list)
+    networks: dict[str, Any] = field(default_factory=dict)
 
 
-def evaluate_folders(
-    real_dir: str | os.PathLike[str],
-    fake_dir: str | os.PathLike[str],
-    labels_dir: str | os.PathLike[str] | None = None,
-    opts: EvalOptions | None = None,
-) -> dict[str, Any]:
-    """Evaluate ``fake_dir`` against ``real_dir``; return the result record (nothing is written here)."""
-    from bench.features import InceptionFeatures, InceptionLogits
-    from bench.metrics import diversity as div
-    from bench.metrics.fid import FID
-    from bench.metrics.inception_score import InceptionScore
-    from bench.metrics.kid import KID
-    from bench.metrics.lpips import build_lpips, lpips_distance
-    from bench.metrics.miou import SegmentationScore
-    from bench.metrics.paired import MeanOf, psnr, ssim
-    from bench import weights
+class BatchView:
+    """One batch of fake images (whole conditions) as the metrics see it. Network outputs, label maps and
+    diversity pairs are computed on first use and shared by every metric that reads them."""
 
-    opts = opts or EvalOptions()
-    t0 = time.perf_counter()
-    explicit = opts.metrics is not None
-    wanted = list(opts.metrics) if explicit else list(ALL_METRICS)
-    unknown = [m for m in wanted if m not in ALL_METRICS]
-    if unknown:
-        import difflib
+    def __init__(self, ctx: EvalContext, items: list[_Fake], loaded: dict[str, Any]) -> None:
+        self.ctx, self.items, self._loaded = ctx, items, loaded
+        self.files = [p.file for p in items]
+        self.fake = torch.from_numpy(np.stack(loaded["fake_np"])).permute(0, 3, 1, 2).contiguous()
+        real_np = loaded.get("real_np")
+        self.real = (torch.from_numpy(np.stack([real_np[p.partner.key] for p in items])).permute(0, 3, 1, 2)
+                     if real_np is not None else None)
+        self._outputs: dict[str, torch.Tensor] = {}
+        self._pairs: tuple[list[int], list[int]] | None = None
 
-        close = difflib.get_close_matches(unknown[0], ALL_METRICS, n=1)
-        raise BenchError(
-            f"unknown metric '{unknown[0]}'" + (f"; did you mean '{close[0]}'?" if close else "")
-            + f" (known: {', '.join(ALL_METRICS)})"
-        )
+    def net(self, name: str) -> Any:
+        return self.ctx.networks[name]
+
+    def output(self, name: str) -> torch.Tensor:
+        """The network's output on this batch's fake images (once per batch); non-finite rows name the file."""
+        if name not in self._outputs:
+            net = self.ctx.networks[name]
+            x = self._loaded["prepared"][name] if name in self._loaded.get("prepared", {}) else self.fake
+            out = net(x)
+            if out.is_floating_point():
+                _check_finite(out, self.files, getattr(net, "what", f"{name} outputs"))
+            self._outputs[name] = out
+        return self._outputs[name]
+
+    def labels(self) -> list[tuple[np.ndarray, str]]:
+        """The label map of each sample's condition, with its path (for messages)."""
+        out = []
+        for p in self.items:
+            path = _label_path(self.ctx.labels_dir, p.group)
+            out.append((imio.decode_label(path), str(path)))
+        return out
+
+    def group_pairs(self) -> tuple[list[int], list[int]]:
+        """Seeded random pairs of samples of one condition (``diversity_pairs`` per condition), as batch indices.
+        Seeded per condition, so the pairs do not depend on how conditions fall into batches."""
+        if self._pairs is None:
+            from bench.metrics.diversity import sample_pairs
+
+            by_group: dict[str, list[int]] = {}
+            for i, p in enumerate(self.items):
+                by_group.setdefault(p.group, []).append(i)
+            left, right = [], []
+            for g, idx in by_group.items():
+                if len(idx) < 2:
+                    continue
+                rng = np.random.default_rng([self.ctx.opts.diversity_seed, zlib.crc32(g.encode())])
+                for i, j in sample_pairs(len(idx), self.ctx.opts.diversity_pairs, rng):
+                    left.append(idx[i])
+                    right.append(idx[j])
+            self._pairs = (left, right)
+        return self._pairs
+
+
+def _validate(opts: EvalOptions, wanted: list[str], explicit: bool) -> EvalOptions:
+    """One line for every option that cannot work, before any image is read."""
     if explicit and not wanted:
         raise BenchError("the metric list is empty; name at least one metric or pass none for every metric")
     if opts.batch_size is None:
@@ -178,10 +217,55 @@ def evaluate_folders(
         for flag, value in (("--kid-subsets", opts.kid_subsets), ("--kid-subset-size", opts.kid_subset_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise BenchError(f"{flag} must be a positive integer, got {value}")
+    return opts
 
+
+def _inapplicable(spec: Any, ctx: EvalContext, real_dir: Any) -> str | None:
+    """Why the metric's declared inputs are not there, or None."""
+    if "pairs" in spec.inputs:
+        unmatched = next((p for p in ctx.pairs if p.partner is None), None)
+        if unmatched is not None:
+            return f"fake file {unmatched.file.path} has no real image with the same name in {real_dir}"
+        if ctx.fakes[0].size != ctx.reals[0].size:
+            f, r = ctx.fakes[0].size, ctx.reals[0].size
+            return f"fake images are {f[0]}x{f[1]}, real images {r[0]}x{r[1]}; paired metrics need equal sizes"
+    if "groups" in spec.inputs and max(len(g) for g in ctx.groups.values()) < 2:
+        return "needs several samples per condition (fake/<name>/<i>.png next to real <name>.png)"
+    if "labels" in spec.inputs and (ctx.labels_dir is None or ctx.opts.segmenter is None):
+        return "needs --labels DIR and --segmenter"
+    return None
+
+
+def evaluate_folders(
+    real_dir: str | os.PathLike[str],
+    fake_dir: str | os.PathLike[str],
+    labels_dir: str | os.PathLike[str] | None = None,
+    opts: EvalOptions | None = None,
+) -> dict[str, Any]:
+    """Evaluate ``fake_dir`` against ``real_dir``; return the result record (nothing is written here).
+
+    Plan (which registered metrics apply to these inputs), build (each network once, through the weight
+    resolver), one streaming pass over the fake images (whole conditions per batch; paired real images decoded
+    in the same pass), the real folder's features (cached), finalize (compute, protocol, record)."""
+    from bench.metrics import registry
+    from bench.metrics.networks import NETWORKS
+
+    opts = opts or EvalOptions()
+    t0 = time.perf_counter()
+    explicit = opts.metrics is not None
+    wanted = list(opts.metrics) if explicit else registry.names()
+    specs = {m: registry.get(m) for m in wanted}
+    opts = _validate(opts, wanted, explicit)
+
+    # --- plan
     reals = imio.scan_folder(real_dir, role="real")
     fakes = imio.scan_folder(fake_dir, role="fake")
     pairs = _pair(fakes, reals)
+    groups: dict[str, list[_Fake]] = {}
+    for p in pairs:
+        groups.setdefault(p.group, []).append(p)
+    ctx = EvalContext(opts, reals, fakes, pairs, groups, (fakes[0].size[1], fakes[0].size[0]),
+                      Path(labels_dir) if labels_dir is not None else None, wanted)
     unavailable: dict[str, str] = {}
 
     def drop(metric: str, why: str, exit_code: int = 2) -> None:
@@ -190,184 +274,96 @@ def evaluate_folders(
         unavailable[metric] = why
         wanted.remove(metric)
 
-    # Which metrics apply to these inputs.
-    paired = [m for m in ("psnr", "ssim", "lpips") if m in wanted]
-    if paired:
-        unmatched = next((p for p in pairs if p.partner is None), None)
-        if unmatched is not None:
-            for m in paired:
-                drop(m, f"fake file {unmatched.file.path} has no real image with the same name in {real_dir}")
-        elif fakes[0].size != reals[0].size:
-            for m in paired:
-                drop(m, f"fake images are {fakes[0].size[0]}x{fakes[0].size[1]}, real images "
-                        f"{reals[0].size[0]}x{reals[0].size[1]}; paired metrics need equal sizes")
-    groups: dict[str, list[_Fake]] = {}
-    for p in pairs:
-        groups.setdefault(p.group, []).append(p)
-    for m in ("msssim_diversity", "lpips_diversity"):
-        if m in wanted and max(len(g) for g in groups.values()) < 2:
-            drop(m, "needs several samples per condition (fake/<name>/<i>.png next to real <name>.png)")
-    if "miou" in wanted:
-        if labels_dir is None or opts.segmenter is None:
-            drop("miou", "needs --labels DIR and --segmenter")
-    if len(reals) < 2 or len(fakes) < 2:
-        raise BenchError("need at least 2 real and 2 fake images")
+    for m in list(wanted):
+        why = _inapplicable(specs[m], ctx, real_dir)
+        if why is not None:
+            drop(m, why)
 
-    # Networks, each through the weight resolver.
+    # --- build: every network the remaining metrics name, once; a missing weight file drops its metrics
     weights_used: dict[str, dict[str, str]] = {}
-    need_features = any(m in wanted for m in ("fid", "kid"))
-    inception = InceptionFeatures(opts.device, opts.inception_weights) if need_features else None
-    if inception is not None:
-        weights_used[inception.weights.name] = _wdict(inception.weights)
-    logits_net = None
-    if "is" in wanted:
+    for name in dict.fromkeys(n for m in wanted for n in specs[m].networks):
         try:
-            logits_net = InceptionLogits(opts.device, opts.is_weights)
-            weights_used[logits_net.weights.name] = _wdict(logits_net.weights)
+            ctx.networks[name] = NETWORKS.get(name).build(ctx)
         except WeightsUnavailable as exc:
-            drop("is", str(exc), WeightsUnavailable.exit_code)
-    lpips_net = None
-    if "lpips" in wanted or "lpips_diversity" in wanted:
-        try:
-            lpips_net, lp_w = build_lpips("alex", device=opts.device, backbone_path=opts.lpips_weights)
-            weights_used[lp_w.name] = _wdict(lp_w)
-        except WeightsUnavailable as exc:
-            for m in ("lpips", "lpips_diversity"):
-                if m in wanted:
-                    drop(m, str(exc), WeightsUnavailable.exit_code)
-    segmenter: Callable[[torch.Tensor], torch.Tensor] | None = None
-    num_classes = opts.num_classes
-    seg_sha = None
-    if "miou" in wanted:
-        try:
-            segmenter, num_classes, seg_sha = _load_segmenter(opts.segmenter, num_classes)
-        except WeightsUnavailable as exc:
-            drop("miou", str(exc), WeightsUnavailable.exit_code)
-        if segmenter is not None and getattr(segmenter, "weights_sha256", None):
-            weights_used[f"segmenter:{opts.segmenter}"] = {"sha256": segmenter.weights_sha256,
-                                                           "file": str(getattr(segmenter, "weights_path", "")),
-                                                           "source": "bench.segmenters"}
+            users = [m for m in wanted if name in specs[m].networks]
+            if any(specs[m].weights_required for m in users):
+                raise  # a headline metric (FID, KID) is never reduced to "unavailable": no weight file is an error
+            for m in users:
+                drop(m, str(exc), WeightsUnavailable.exit_code)
+            continue
+        weights_used.update(ctx.networks[name].weights)
+    states = {m: specs[m].make(ctx) for m in wanted}
 
-    h, w = fakes[0].size[1], fakes[0].size[0]
-    msssim_scales = div.ms_ssim_scales(h, w) if "msssim_diversity" in wanted else None
-    protocol = Protocol(
-        eval_resolution=(h, w),
-        # Networks are named by the registry's digests, not by what this machine happens to have: a run where
-        # IS or LPIPS is unavailable must get the same fingerprint as one where they are computed.
-        feature_extractor_sha256=weights.INCEPTION_FID.sha256,
-        kid_subsets=opts.kid_subsets,
-        kid_subset_size=opts.kid_subset_size,
-        kid_seed=opts.kid_seed,
-        is_seed=opts.is_seed,
-        is_network_sha256=weights.INCEPTION_LOGITS.sha256,
-        lpips_backbone_sha256=weights.ALEXNET.sha256,
-        msssim_scales=msssim_scales,
-        diversity_pairs=opts.diversity_pairs,
-        diversity_seed=opts.diversity_seed,
-        segmenter=opts.segmenter,
-        segmenter_sha256=seg_sha,
-        segmenter_protocol=_segmenter_protocol(segmenter),
-        num_classes=num_classes,
-        ignore_index=opts.ignore_index,
-        metric_versions=tuple(sorted((m, "1") for m in ALL_METRICS)),
-    )
-    if opts.protocol_fields:
-        protocol = dataclasses.replace(protocol, **opts.protocol_fields)
+    protocol = _protocol(ctx)
+    plugin_protocols = {m: {"version": s.version, **(s.protocol(ctx) if s.protocol else {})}
+                        for m, s in specs.items() if not s.builtin and m in wanted}
 
-    # Real features: from the cache, or computed during the passes below.
-    real_feats: np.ndarray | None = None
+    # --- real features: from the cache, or computed during the passes below
     real_content = imio.content_hash(reals)
-    cache_path = None
+    featurizers = [n for n in dict.fromkeys(n for m in wanted if "features" in specs[m].inputs
+                                           for n in specs[m].networks)]
+    real_rows: dict[str, np.ndarray] = {}  # network -> rows, filled in place (8 KiB per real image for pool3)
+    cached: dict[str, np.ndarray] = {}
     cache_state = "off"
-    if inception is not None:
-        key = hashlib.sha256(json.dumps({
-            "content": real_content, "extractor": inception.weights.sha256, "resize": inception.resize_mode,
-            "version": FEATURE_CACHE_VERSION}, sort_keys=True).encode()).hexdigest()
+    cache_paths: dict[str, tuple[Path, str]] = {}
+    for name in featurizers:
+        net = ctx.networks[name]
+        key = hashlib.sha256(json.dumps({"content": real_content, **net.cache_identity,
+                                         "version": FEATURE_CACHE_VERSION}, sort_keys=True).encode()).hexdigest()
         if opts.cache:
-            cache_path = features_cache_dir() / f"{key[:32]}.npz"
+            path = features_cache_dir() / f"{key[:32]}.npz"
+            cache_paths[name] = (path, key)
             cache_state = "miss"
-            _remove_stale_cache_temps(cache_path.parent)
-            if cache_path.is_file():
-                real_feats = _read_cached_features(cache_path, key, len(reals))
-                cache_state = "hit" if real_feats is not None else "miss (damaged cache file replaced)"
-    # Rows are filled in place (no per-row objects, no final stack): memory grows by 8 KiB per real image only.
-    real_rows = np.empty((len(reals), 2048), dtype=np.float32) if real_feats is None and inception else None
+            _remove_stale_cache_temps(path.parent)
+            if path.is_file():
+                feats = _read_cached_features(path, key, (len(reals), net.dim))
+                if feats is not None:
+                    cached[name] = feats
+                    cache_state = "hit"
+                else:
+                    cache_state = "miss (damaged cache file replaced)"
+        if name not in cached:
+            real_rows[name] = np.empty((len(reals), net.dim), dtype=np.float32)
     real_done = np.zeros(len(reals), dtype=bool)
     real_index = {r.key: i for i, r in enumerate(reals)}
-
-    fid = FID() if "fid" in wanted else None
-    kid = KID(opts.kid_subsets, opts.kid_subset_size, opts.kid_seed) if "kid" in wanted else None
-    isc = InceptionScore(seed=opts.is_seed) if "is" in wanted else None
-    means = {m: MeanOf(m) for m in ("psnr", "ssim", "lpips", "msssim_diversity", "lpips_diversity") if m in wanted}
-    seg = SegmentationScore(num_classes, opts.ignore_index) if "miou" in wanted else None
-    need_real_pixels = any(m in wanted for m in ("psnr", "ssim", "lpips"))
+    need_real_pixels = any("pairs" in specs[m].inputs for m in wanted)
+    prepared_nets = [n for n in dict.fromkeys(n for m in wanted for n in specs[m].networks)
+                     if getattr(ctx.networks[n], "prepare", None) is not None]
     timings: dict[str, float] = {"setup_s": time.perf_counter() - t0}
 
-    # Pass 1: fake images, whole conditions per batch (diversity needs every sample of a condition at once).
+    # --- pass 1: fake images, whole conditions per batch (diversity needs every sample of a condition at once)
     t1 = time.perf_counter()
-    bar = _Progress(len(fakes) + (0 if real_feats is not None or inception is None else len(reals)), "images", opts.progress)
-    batch: list[_Fake] = []
-    group_list = sorted(groups.items())
+    bar = _Progress(len(fakes) + (len(reals) if real_rows else 0), "images", opts.progress)
 
     def load(batch: list[_Fake]) -> dict[str, Any]:
-        """Decode and resize one batch (runs one batch ahead in a thread: PIL releases the GIL)."""
+        """Decode and prepare one batch (runs one batch ahead in a thread: PIL releases the GIL)."""
         fake_np = [imio.decode(p.file) for p in batch]
-        out: dict[str, Any] = {"fake_np": fake_np, "real_np": None}
-        if inception is not None:
-            out["fake_299"] = inception.preprocess(fake_np)
-        if need_real_pixels and all(p.partner is not None for p in batch):
+        out: dict[str, Any] = {"fake_np": fake_np, "real_np": None,
+                               "prepared": {n: ctx.networks[n].prepare(fake_np) for n in prepared_nets}}
+        if need_real_pixels:
             # A condition never spans two batches, so these real images are decoded here and nowhere else.
-            real_np = {p.partner.key: None for p in batch}
-            for k in real_np:
-                real_np[k] = imio.decode(reals[real_index[k]])
+            real_np = {p.partner.key: imio.decode(reals[real_index[p.partner.key]]) for p in batch}
             out["real_np"] = real_np
-            if inception is not None and real_feats is None:
-                out["real_299"] = inception.preprocess(list(real_np.values()))
+            out["real_prepared"] = {n: ctx.networks[n].prepare(list(real_np.values())) for n in real_rows}
         return out
 
     def consume(batch: list[_Fake], loaded: dict[str, Any]) -> None:
-        fake_t = torch.from_numpy(np.stack(loaded["fake_np"])).permute(0, 3, 1, 2).contiguous()
-        files = [p.file for p in batch]
-        if inception is not None:
-            feats = inception(loaded["fake_299"])
-            _check_finite(feats, files, "Inception features")
-            if fid is not None:
-                fid.update(feats, real=False)
-            if kid is not None:
-                kid.update(feats, real=False)
-        if logits_net is not None:
-            logits = logits_net(fake_t)
-            _check_finite(logits, files, "Inception logits")
-            isc.update(logits)
-        real_t = None
-        real_np = loaded["real_np"]
-        if real_np is not None:
-            if "real_299" in loaded:
-                idx = [real_index[k] for k in real_np]
-                rf = inception(loaded["real_299"])
-                _check_finite(rf, [reals[i] for i in idx], "Inception features")
-                real_rows[idx] = rf.numpy()
-                real_done[idx] = True
-                bar.update(len(idx))
-            real_t = torch.from_numpy(np.stack([real_np[p.partner.key] for p in batch])).permute(0, 3, 1, 2)
-        if real_t is not None:
-            if "psnr" in means:
-                means["psnr"].update(psnr(fake_t, real_t))
-            if "ssim" in means:
-                means["ssim"].update(ssim(fake_t, real_t))
-            if "lpips" in means:
-                means["lpips"].update(lpips_distance(lpips_net, fake_t, real_t))
-        if seg is not None:
-            pred = torch.as_tensor(segmenter(fake_t))
-            for i, p in enumerate(batch):
-                label_path = _label_path(labels_dir, p.group)
-                seg.update(pred[i].cpu().numpy(), imio.decode_label(label_path), where=str(label_path))
-        if "msssim_diversity" in means or "lpips_diversity" in means:
-            _diversity(batch, fake_t, means, lpips_net, opts, msssim_scales)
+        view = BatchView(ctx, batch, loaded)
+        for m in wanted:
+            states[m].update_view(view)
+        if loaded.get("real_prepared"):
+            idx = [real_index[k] for k in loaded["real_np"]]
+            for name, prepared in loaded["real_prepared"].items():
+                rows = ctx.networks[name](prepared)
+                _check_finite(rows, [reals[i] for i in idx], ctx.networks[name].what)
+                real_rows[name][idx] = rows.numpy()
+            real_done[idx] = True
+            bar.update(len(idx))
         bar.update(len(batch))
 
     batches: list[list[_Fake]] = []
-    for _, members in group_list:
+    batch: list[_Fake] = []
+    for _, members in sorted(groups.items()):
         batch.extend(members)
         if len(batch) >= opts.batch_size:
             batches.append(batch)
@@ -378,60 +374,54 @@ def evaluate_folders(
         consume(b, loaded)
     timings["fake_pass_s"] = time.perf_counter() - t1
 
-    # Pass 2: real images not decoded yet, only when their features are not cached.
+    # --- pass 2: real images not decoded yet, only for features that are not cached
     t2 = time.perf_counter()
-    if inception is not None and real_feats is None:
+    if real_rows:
         todo = np.flatnonzero(~real_done)
         chunks = [todo[i : i + opts.batch_size] for i in range(0, len(todo), opts.batch_size)]
-        load_real = lambda chunk: inception.preprocess([imio.decode(reals[i]) for i in chunk])  # noqa: E731
-        for chunk, resized in _prefetched(chunks, load_real):
-            rf = inception(resized)
-            _check_finite(rf, [reals[i] for i in chunk], "Inception features")
-            real_rows[chunk] = rf.numpy()
+
+        def load_real(chunk: np.ndarray) -> dict[str, Any]:
+            images = [imio.decode(reals[i]) for i in chunk]
+            return {n: ctx.networks[n].prepare(images) for n in real_rows}
+
+        for chunk, prepared in _prefetched(chunks, load_real):
+            for name, x in prepared.items():
+                rows = ctx.networks[name](x)
+                _check_finite(rows, [reals[i] for i in chunk], ctx.networks[name].what)
+                real_rows[name][chunk] = rows.numpy()
             bar.update(len(chunk))
-        real_feats = real_rows
-        if cache_path is not None:
-            try:
-                save_npz_atomic(cache_path, feats=real_feats, key=np.asarray(key),
-                                 sha256=np.asarray(_feats_sha256(real_feats)))
-            except OSError as exc:  # the cache is optional: a read-only or full disk costs only the speed-up
-                print(f"warning: cannot write the feature cache {cache_path} ({exc}); results are unaffected",
-                      file=sys.stderr)
-                cache_state += " (not written)"
+        for name, rows in real_rows.items():
+            if name in cache_paths:
+                path, key = cache_paths[name]
+                try:
+                    save_npz_atomic(path, feats=rows, key=np.asarray(key), sha256=np.asarray(_feats_sha256(rows)))
+                except OSError as exc:  # the cache is optional: a read-only or full disk costs only the speed-up
+                    print(f"warning: cannot write the feature cache {path} ({exc}); results are unaffected",
+                          file=sys.stderr)
+                    cache_state += " (not written)"
     bar.close()
-    if real_feats is not None:
-        if fid is not None:
-            _moments_from_rows(fid, real_feats)
-        if kid is not None:
-            kid.update(torch.from_numpy(real_feats), real=True)
+    all_rows = {**cached, **real_rows}
+    for m in wanted:
+        if "features" in specs[m].inputs:
+            states[m].update_real(all_rows)
     timings["real_pass_s"] = time.perf_counter() - t2
 
-    # Compute.
+    # --- finalize
     t3 = time.perf_counter()
     values: dict[str, Any] = {}
     details: dict[str, Any] = {}
-    if fid is not None:
-        values.update(fid.compute())
-    if kid is not None:
+    for m in wanted:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            values.update(kid.compute())
+            out = dict(states[m].compute())
         for wmsg in caught:
             print(f"warning: {wmsg.message}", file=sys.stderr)
-    if isc is not None:
-        values.update(isc.compute())
-    for m in means.values():
-        values.update(m.compute())
-    if seg is not None:
-        s = seg.compute()
-        values["miou"], values["pixel_acc"] = s["miou"], s["pixel_acc"]
-        details["per_class_iou"] = s["per_class_iou"]
-        if hasattr(segmenter, "protocol") and hasattr(segmenter.protocol, "as_dict"):
-            details["segmenter_protocol"] = segmenter.protocol.as_dict()
+        details.update(out.pop("_details", {}))
+        values.update(out)
     timings["compute_s"] = time.perf_counter() - t3
     timings["total_s"] = time.perf_counter() - t0
 
-    return {
+    record = {
         "schema": "cgan-bench/eval-record/1",
         "metrics": values,
         "details": details,
@@ -452,12 +442,27 @@ def evaluate_folders(
         "batch_size": opts.batch_size,
         "timings": timings,
     }
+    if plugin_protocols:
+        record["metric_protocols"] = plugin_protocols
+    return record
 
 
-def _segmenter_protocol(segmenter: Any) -> tuple[tuple[str, str], ...] | None:
-    """Every field of a registered segmenter's SegmenterProtocol (a plain callable has none to record)."""
-    proto = getattr(segmenter, "protocol", None)
-    return Protocol.freeze(proto.as_dict()) if hasattr(proto, "as_dict") else None
+def _protocol(ctx: EvalContext) -> Protocol:
+    """The fingerprinted protocol: the evaluation's own fields, every built-in network's and metric's fields
+    (whether or not this run computes it, so an unavailable IS does not move the fingerprint), the caller's
+    fields (dataset, split, N for `bench run`)."""
+    from bench.metrics import registry
+    from bench.metrics.networks import NETWORKS
+
+    fields: dict[str, Any] = {"eval_resolution": ctx.size, "metric_versions": registry.metric_versions()}
+    for name in NETWORKS.names():
+        spec = NETWORKS.get(name)
+        fields.update(spec.protocol() if spec.protocol else {})
+    for spec in registry.specs():
+        if spec.builtin and spec.protocol is not None:
+            fields.update(spec.protocol(ctx))
+    protocol = Protocol(**fields)
+    return dataclasses.replace(protocol, **ctx.opts.protocol_fields) if ctx.opts.protocol_fields else protocol
 
 
 STALE_TEMP_S = 3600.0  # a temp file this old has no live writer (a write takes seconds)
@@ -479,7 +484,7 @@ def _feats_sha256(feats: np.ndarray) -> str:
     return hashlib.sha256(f"{a.shape}".encode() + a.tobytes()).hexdigest()
 
 
-def _read_cached_features(path: Path, key: str, n: int) -> np.ndarray | None:
+def _read_cached_features(path: Path, key: str, shape: tuple[int, int]) -> np.ndarray | None:
     """Cached real features, or None for any damage: a truncated, empty or bit-flipped file is a miss (and is
     replaced), never a traceback on every later evaluation and never a wrong number."""
     try:
@@ -490,13 +495,9 @@ def _read_cached_features(path: Path, key: str, n: int) -> np.ndarray | None:
             stored = str(z["sha256"])
     except Exception:  # noqa: BLE001 - zipfile, zlib, EOF, pickle-refusal, format errors all mean "damaged"
         return None
-    if feats.shape != (n, 2048) or not np.isfinite(feats).all() or stored != _feats_sha256(feats):
+    if feats.shape != shape or not np.isfinite(feats).all() or stored != _feats_sha256(feats):
         return None
     return feats
-
-
-def _wdict(rw) -> dict[str, str]:
-    return {"file": str(rw.path), "sha256": rw.sha256, "source": rw.source}
 
 
 def _label_path(labels_dir, key: str) -> Path:
@@ -524,28 +525,3 @@ def _load_segmenter(spec: str, num_classes: int | None):
     if n is None:
         raise BenchError(f"segmenter '{spec}' does not declare num_classes; pass --num-classes")
     return obj, int(n), getattr(obj, "weights_sha256", None)
-
-
-def _diversity(batch, fake_t, means, lpips_net, opts: EvalOptions, scales) -> None:
-    from bench.metrics import diversity as div
-    from bench.metrics.lpips import lpips_distance
-
-    by_group: dict[str, list[int]] = {}
-    for i, p in enumerate(batch):
-        by_group.setdefault(p.group, []).append(i)
-    left, right = [], []
-    for g, idx in by_group.items():
-        if len(idx) < 2:
-            continue
-        # Seeded per condition, so the pairs do not depend on how conditions fall into batches.
-        rng = np.random.default_rng([opts.diversity_seed, zlib.crc32(g.encode())])
-        for i, j in div.sample_pairs(len(idx), opts.diversity_pairs, rng):
-            left.append(idx[i])
-            right.append(idx[j])
-    if not left:
-        return
-    a, b = fake_t[left], fake_t[right]
-    if "msssim_diversity" in means:
-        means["msssim_diversity"].update(div.ms_ssim(a, b, scales))
-    if "lpips_diversity" in means:
-        means["lpips_diversity"].update(lpips_distance(lpips_net, a, b))

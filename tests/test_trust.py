@@ -105,8 +105,10 @@ def test_n_and_the_inputs_are_in_the_fingerprint(tmp_path):
 def test_every_segmenter_protocol_field_changes_the_fingerprint():
     import dataclasses
 
-    from bench.evaluate import _segmenter_protocol
     from bench.segmenters import get_segmenter
+
+    def _segmenter_protocol(seg):
+        return Protocol.freeze(seg.protocol.as_dict())
 
     seg = get_segmenter("embedded-synthetic-streets")
     base = Protocol(segmenter=seg.name, segmenter_protocol=_segmenter_protocol(seg))

@@ -7,6 +7,7 @@ import torch
 
 from bench.errors import BenchError
 from bench.metrics.base import Metric
+from bench.metrics.registry import Column, MetricSpec
 
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
@@ -104,7 +105,23 @@ class FID(Metric):
         m.outer = self.state(f"{side}_outer").numpy().copy()
         return m
 
+    def update_view(self, view) -> None:
+        self.update(view.output("inception-pool3"), real=False)
+
+    def update_real(self, rows: dict[str, np.ndarray], chunk: int = 512) -> None:
+        """Real moments from the cached (or just computed) rows, in float64 chunks."""
+        feats = rows["inception-pool3"]
+        for i in range(0, len(feats), chunk):
+            self.update(torch.from_numpy(feats[i : i + chunk]), real=True)
+
     def compute(self) -> dict[str, float]:
         mu1, s1 = self.moments("fake").mean_cov()
         mu2, s2 = self.moments("real").mean_cov()
         return {"fid": frechet_distance(mu1, s1, mu2, s2)}
+
+
+SPEC = MetricSpec(
+    "fid", higher_is_better=False, inputs=("features",), networks=("inception-pool3",), build=lambda ctx: FID(ctx.networks["inception-pool3"].dim),
+    columns=(Column("fid", "FID", False, 2),), weights_required=True, builtin=True,
+    description="Frechet distance of Inception pool3 features, fake vs the real folder (clean-fid's clean mode)",
+)

@@ -7,6 +7,7 @@ import torch
 
 from bench.errors import BenchError
 from bench.metrics.base import Metric
+from bench.metrics.registry import Column, MetricSpec
 
 
 def inception_score(logits: np.ndarray | torch.Tensor, *, splits: int = 10, seed: int | None = 2020) -> dict[str, float]:
@@ -48,5 +49,16 @@ class InceptionScore(Metric):
     def update(self, logits: torch.Tensor) -> None:
         self._append("logits", logits.to(torch.float64))
 
+    def update_view(self, view) -> None:
+        self.update(view.output("inception-logits"))
+
     def compute(self) -> dict[str, float]:
         return inception_score(self.state("logits"), splits=self.splits, seed=self.seed)
+
+
+SPEC = MetricSpec(
+    "is", higher_is_better=True, inputs=("outputs",), networks=("inception-logits",),
+    build=lambda ctx: InceptionScore(seed=ctx.opts.is_seed), protocol=lambda ctx: {"is_seed": ctx.opts.is_seed},
+    columns=(Column("is", "IS", True, 2),), builtin=True,
+    description="Inception Score of the fake images (torch-fidelity's network and splits)",
+)

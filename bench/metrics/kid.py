@@ -9,6 +9,7 @@ import torch
 
 from bench.errors import BenchError
 from bench.metrics.base import Metric
+from bench.metrics.registry import Column, MetricSpec
 
 
 def polynomial_mmd2_unbiased(x: np.ndarray, y: np.ndarray, degree: int = 3, coef0: float = 1.0) -> float:
@@ -69,6 +70,12 @@ class KID(Metric):
     def update(self, feats: torch.Tensor, *, real: bool) -> None:
         self._append("real" if real else "fake", feats.to(torch.float32))
 
+    def update_view(self, view) -> None:
+        self.update(view.output("inception-pool3"), real=False)
+
+    def update_real(self, rows: dict[str, np.ndarray]) -> None:
+        self.update(torch.from_numpy(rows["inception-pool3"]), real=True)
+
     def compute(self) -> dict[str, float]:
         return kernel_inception_distance(
             self.state("fake").numpy(),
@@ -77,3 +84,13 @@ class KID(Metric):
             subset_size=self.subset_size,
             seed=self.seed,
         )
+
+
+SPEC = MetricSpec(
+    "kid", higher_is_better=False, inputs=("features",), networks=("inception-pool3",),
+    build=lambda ctx: KID(ctx.opts.kid_subsets, ctx.opts.kid_subset_size, ctx.opts.kid_seed),
+    protocol=lambda ctx: {"kid_subsets": ctx.opts.kid_subsets, "kid_subset_size": ctx.opts.kid_subset_size,
+                          "kid_seed": ctx.opts.kid_seed},
+    columns=(Column("kid", "KID", False, 4),), weights_required=True, builtin=True,
+    description="unbiased MMD^2 of Inception pool3 features (cubic kernel), mean and std over seeded subsets",
+)

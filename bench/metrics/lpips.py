@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 
 from bench.errors import BenchError
+from bench.metrics.paired import PairedMean
+from bench.metrics.registry import Column, MetricSpec
 
 BACKBONE_WEIGHTS = {"alex": "torchvision-alexnet"}
 
@@ -46,3 +48,7 @@ def lpips_distance(model, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         x = a.to(dev, torch.float32) / 127.5 - 1.0
         y = b.to(dev, torch.float32) / 127.5 - 1.0
         return model(x, y).reshape(-1).to(torch.float64).cpu()
+
+
+SPEC = MetricSpec("lpips", higher_is_better=False, inputs=("pairs",), networks=("lpips-alex",), build=lambda ctx: PairedMean("lpips", ctx.networks["lpips-alex"].distance),
+                  columns=(Column("lpips", "LPIPS", False, 3),), builtin=True)

@@ -7,6 +7,7 @@ import torch
 
 from bench.errors import BenchError
 from bench.metrics.base import Metric
+from bench.metrics.registry import Column, MetricSpec
 
 
 def confusion_matrix(pred, target, num_classes: int, ignore_index: int | None = 255, *, where: str = "") -> np.ndarray:
@@ -62,3 +63,40 @@ class SegmentationScore(Metric):
 
     def compute(self) -> dict[str, object]:
         return scores_from_confusion(self.state("confusion").numpy())
+
+
+class SegmenterScore(SegmentationScore):
+    """mIoU of a segmenter's prediction on each fake image against the label map of its condition."""
+
+    def __init__(self, ctx) -> None:
+        self.segmenter = ctx.networks["segmenter"]
+        super().__init__(self.segmenter.num_classes, ctx.opts.ignore_index)
+
+    def update_view(self, view) -> None:
+        pred = view.output("segmenter")
+        for i, (label, where) in enumerate(view.labels()):
+            self.update(pred[i].cpu().numpy(), label, where=where)
+
+    def compute(self) -> dict[str, object]:
+        s = super().compute()
+        details: dict[str, object] = {"per_class_iou": s["per_class_iou"]}
+        if self.segmenter.protocol is not None:
+            details["segmenter_protocol"] = self.segmenter.protocol
+        return {"miou": s["miou"], "pixel_acc": s["pixel_acc"], "_details": details}
+
+
+def _protocol(ctx) -> dict[str, object]:
+    from bench.protocol import Protocol
+
+    net = ctx.networks.get("segmenter")
+    return {"segmenter": ctx.opts.segmenter, "segmenter_sha256": net.sha256 if net else None,
+            "segmenter_protocol": Protocol.freeze(net.protocol) if net and net.protocol is not None else None,
+            "num_classes": net.num_classes if net else ctx.opts.num_classes, "ignore_index": ctx.opts.ignore_index}
+
+
+SPEC = MetricSpec(
+    "miou", higher_is_better=True, inputs=("labels",), networks=("segmenter",), build=SegmenterScore,
+    protocol=_protocol, builtin=True,
+    columns=(Column("miou", "mIoU %", True, 1, percent=True), Column("pixel_acc", "acc %", True, 1, percent=True)),
+    description="mIoU and pixel accuracy of a fixed segmenter on the fake images against the label maps",
+)

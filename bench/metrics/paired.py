@@ -45,3 +45,14 @@ class MeanOf(Metric):
     def compute(self) -> dict[str, float]:
         n = float(self.state("count"))
         return {self.name: float(self.state("sum")) / n if n else float("nan")}
+
+
+class PairedMean(MeanOf):
+    """Mean over pairs of ``fn(fake, real)``, for metrics whose only input is ``pairs``."""
+
+    def __init__(self, name: str, fn) -> None:
+        super().__init__(name)
+        self.fn = fn
+
+    def update_view(self, view) -> None:
+        self.update(self.fn(view.fake, view.real))

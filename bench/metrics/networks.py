@@ -1,0 +1,127 @@
+"""The networks metrics share: each is built once per evaluation, through the weight resolver.
+
+A *featurizer* maps a batch of fake images to one row per image; the evaluator runs it once per batch whatever
+the number of metrics reading its rows (FID and KID share Inception's pool features), prepares its input in the
+loader thread, and computes (and caches on disk) the same rows for the real folder when a metric asks for
+``features``. A *model* (LPIPS, a segmenter) is handed to the metrics that call it on their own inputs.
+
+``protocol()`` gives the fields that name the network in the fingerprint: registry digests, not what this machine
+happens to hold, so a run where IS or LPIPS is unavailable gets the same fingerprint as one where they are computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+import torch
+
+from bench.registry import Registry
+
+if TYPE_CHECKING:
+    from bench.evaluate import EvalContext
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    name: str
+    kind: str  # "featurizer" or "model"
+    build: Callable[["EvalContext"], Any]
+    protocol: Callable[[], dict[str, Any]] | None = None
+
+
+def _weights_entry(resolved: Any) -> dict[str, str]:
+    return {"file": str(resolved.path), "sha256": resolved.sha256, "source": resolved.source}
+
+
+class InceptionPool:
+    """Inception-v3 2015-12-05 pool3 (2048-d), clean-fid's resize; rows are cached for real folders."""
+
+    def __init__(self, ctx: "EvalContext") -> None:
+        from bench.features import InceptionFeatures
+
+        self.net = InceptionFeatures(ctx.opts.device, ctx.opts.inception_weights)
+        self.weights = {self.net.weights.name: _weights_entry(self.net.weights)}
+        self.dim = 2048
+        self.cache_identity = {"extractor": self.net.weights.sha256, "resize": self.net.resize_mode}
+        self.what = "Inception features"
+
+    def prepare(self, images: list[np.ndarray]) -> torch.Tensor:
+        return self.net.preprocess(images)
+
+    def __call__(self, prepared: torch.Tensor) -> torch.Tensor:
+        return self.net(prepared)
+
+
+class InceptionLogitsNet:
+    """Inception-v3 2015-12-05 1008-way logits (torch-fidelity's port and input pipeline), for IS."""
+
+    cache_identity = None
+    prepare = None  # takes the uint8 batch itself
+    what = "Inception logits"
+
+    def __init__(self, ctx: "EvalContext") -> None:
+        from bench.features import InceptionLogits
+
+        self.net = InceptionLogits(ctx.opts.device, ctx.opts.is_weights)
+        self.weights = {self.net.weights.name: _weights_entry(self.net.weights)}
+
+    def __call__(self, fake_u8: torch.Tensor) -> torch.Tensor:
+        return self.net(fake_u8)
+
+
+class LpipsNet:
+    def __init__(self, ctx: "EvalContext") -> None:
+        from bench.metrics.lpips import build_lpips
+
+        self.model, resolved = build_lpips("alex", device=ctx.opts.device, backbone_path=ctx.opts.lpips_weights)
+        self.weights = {resolved.name: _weights_entry(resolved)}
+
+    def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        from bench.metrics.lpips import lpips_distance
+
+        return lpips_distance(self.model, a, b)
+
+
+class SegmenterNet:
+    """A registered segmenter (bench.segmenters) or ``package.module:callable``; its protocol is recorded."""
+
+    def __init__(self, ctx: "EvalContext") -> None:
+        from bench.evaluate import _load_segmenter
+
+        self.spec = ctx.opts.segmenter
+        self.segmenter, self.num_classes, self.sha256 = _load_segmenter(ctx.opts.segmenter, ctx.opts.num_classes)
+        sha = getattr(self.segmenter, "weights_sha256", None)
+        self.weights = ({f"segmenter:{self.spec}": {"sha256": sha, "file": str(getattr(self.segmenter, "weights_path", "")),
+                                                    "source": "bench.segmenters"}} if sha else {})
+        proto = getattr(self.segmenter, "protocol", None)
+        self.protocol = proto.as_dict() if hasattr(proto, "as_dict") else None
+
+    def __call__(self, fake_u8: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(self.segmenter(fake_u8))
+
+
+def _inception_protocol() -> dict[str, Any]:
+    from bench import weights
+
+    return {"feature_extractor_sha256": weights.INCEPTION_FID.sha256}
+
+
+def _logits_protocol() -> dict[str, Any]:
+    from bench import weights
+
+    return {"is_network_sha256": weights.INCEPTION_LOGITS.sha256}
+
+
+def _lpips_protocol() -> dict[str, Any]:
+    from bench import weights
+
+    return {"lpips_backbone_sha256": weights.ALEXNET.sha256}
+
+
+NETWORKS: Registry[NetworkSpec] = Registry("network")
+NETWORKS.register("inception-pool3", NetworkSpec("inception-pool3", "featurizer", InceptionPool, _inception_protocol))
+NETWORKS.register("inception-logits", NetworkSpec("inception-logits", "featurizer", InceptionLogitsNet, _logits_protocol))
+NETWORKS.register("lpips-alex", NetworkSpec("lpips-alex", "model", LpipsNet, _lpips_protocol))
+NETWORKS.register("segmenter", NetworkSpec("segmenter", "model", SegmenterNet))

@@ -1,0 +1,142 @@
+"""The metric registry: what each metric is and how to build its state.
+
+A metric is one module that declares a :class:`MetricSpec` (name, direction, inputs, networks, the protocol fields
+it adds, version, leaderboard columns) and a state class (``bench.metrics.base.Metric``: sum-reducible states,
+``update(view)``, ``compute()``). ``evaluate_folders`` plans, builds networks, streams and finalizes from these
+specs alone; ``bench ls``, the leaderboard's columns and arrows, and the fingerprint's ``metric_versions`` read them
+too. Metrics outside the package register through the ``bench.metrics`` entry-point group (an entry point names a
+``MetricSpec``); see the README's "Adding a metric".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from bench.errors import BenchError
+from bench.registry import Registry, import_string
+
+if TYPE_CHECKING:
+    from bench.evaluate import EvalContext
+
+# What a metric may consume; ``evaluate_folders`` decides from these alone whether a metric applies to the inputs.
+INPUTS: dict[str, str] = {
+    "pixels": "the fake images (uint8 [B,3,H,W])",
+    "features": "features of the fake images and of the whole real folder (cached), from the metric's networks",
+    "outputs": "outputs of the metric's networks on the fake images (e.g. Inception logits)",
+    "pairs": "each fake image with the real image of the same name, at the same size",
+    "groups": "several samples per condition (fake/<name>/<i>.png next to real <name>.png)",
+    "labels": "the label map of each condition and a segmenter (--labels and --segmenter)",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One leaderboard column a metric fills: the record key, its title, direction and shown decimals."""
+
+    key: str
+    title: str
+    higher_is_better: bool
+    decimals: int = 3
+    percent: bool = False  # records hold fractions; the column shows percent, as papers do
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """Everything the harness needs to know about a metric, declared once, next to its code.
+
+    ``build(ctx)`` returns the state object. ``protocol(ctx)`` returns the protocol fields the metric's numbers
+    depend on: for the built-in metrics these are fields of :class:`bench.protocol.Protocol` (so they enter the
+    fingerprint); a plug-in metric's fields are recorded under ``metric_protocols`` in the record, next to its
+    version, and do not change the fingerprint of the built-in numbers.
+    """
+
+    name: str
+    higher_is_better: bool
+    inputs: tuple[str, ...]
+    build: str | Callable[["EvalContext"], Any]
+    version: str = "1"
+    networks: tuple[str, ...] = ()
+    protocol: Callable[["EvalContext"], dict[str, Any]] | None = None
+    columns: tuple[Column, ...] = ()  # default: one column, the metric itself
+    description: str = ""
+    weights_required: bool = False  # True: a missing weight file is an error, not "unavailable" (FID, KID)
+    builtin: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = [i for i in self.inputs if i not in INPUTS]
+        if unknown:
+            raise ValueError(f"metric '{self.name}': unknown input '{unknown[0]}' (known: {', '.join(INPUTS)})")
+
+    @property
+    def leaderboard_columns(self) -> tuple[Column, ...]:
+        return self.columns or (Column(self.name, self.name, self.higher_is_better),)
+
+    def make(self, ctx: "EvalContext") -> Any:
+        build = import_string(self.build) if isinstance(self.build, str) else self.build
+        return build(ctx)
+
+
+# Built-in metrics, in leaderboard column order: lazy "module:attr" so that listing them imports nothing heavy.
+_BUILTIN = ("fid", "kid", "is", "miou", "psnr", "ssim", "lpips", "msssim_diversity", "lpips_diversity")
+_MODULES = {"fid": "fid", "kid": "kid", "is": "inception_score", "miou": "miou", "psnr": "psnr", "ssim": "ssim",
+            "lpips": "lpips", "msssim_diversity": "msssim_diversity", "lpips_diversity": "lpips_diversity"}
+
+METRICS: Registry[MetricSpec] = Registry("metric")
+for _name in _BUILTIN:
+    METRICS.register(_name, f"bench.metrics.{_MODULES[_name]}:SPEC")
+
+_plugins_loaded = False
+
+
+def _load_plugins() -> None:
+    """Register every ``bench.metrics`` entry point once; a broken plug-in is a warning, not a dead benchmark."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="bench.metrics"):
+        try:
+            spec = ep.load()
+            spec = spec() if callable(spec) and not isinstance(spec, MetricSpec) else spec
+            if not isinstance(spec, MetricSpec):
+                raise TypeError(f"is a {type(spec).__name__}, not a bench.metrics.registry.MetricSpec")
+            if spec.name in METRICS:
+                raise ValueError(f"metric name '{spec.name}' is taken")
+            METRICS.register(spec.name, dataclasses.replace(spec, builtin=False))
+        except Exception as exc:  # noqa: BLE001 - third-party code
+            print(f"warning: metric plug-in '{ep.name}' ({ep.value}) not loaded: {type(exc).__name__}: {exc}",
+                  file=sys.stderr)
+
+
+def names() -> list[str]:
+    """Every registered metric: the built-ins in column order, then plug-ins by name."""
+    _load_plugins()
+    return list(_BUILTIN) + sorted(n for n in METRICS.names() if n not in _BUILTIN)
+
+
+def get(name: str) -> MetricSpec:
+    """The spec of a registered metric; an unknown name raises with a did-you-mean."""
+    _load_plugins()
+    if ":" in name:  # metrics come from the registry or entry points, never from an import path on the fly
+        raise BenchError(f"unknown metric '{name}' (known: {', '.join(names())})")
+    return METRICS.get(name)
+
+
+def specs() -> list[MetricSpec]:
+    return [get(n) for n in names()]
+
+
+def leaderboard_columns() -> dict[str, Column]:
+    """Record key -> column, in column order (what `bench leaderboard` shows, with its arrows)."""
+    return {c.key: c for s in specs() for c in s.leaderboard_columns}
+
+
+def metric_versions() -> tuple[tuple[str, str], ...]:
+    """(name, version) of the built-in metrics: the fingerprint's ``metric_versions``. Plug-ins are recorded with
+    their own version in the record and do not move the fingerprint of the built-in numbers."""
+    return tuple(sorted((s.name, s.version) for s in specs() if s.builtin))

@@ -1,0 +1,374 @@
+"""The metric registry and one shared tester over it (as torchmetrics' MetricTester): for every registered
+built-in metric, on the same inputs, (1) parity with an independent implementation, (2) batch-size independence,
+(3) two shards merged by sum give the one-process value. Networks are small deterministic stand-ins (the real
+networks' parity is tested in test_fid_parity, test_kid_is, test_lpips_is_pipeline); what is checked here is each
+metric's own math, pairing, grouping and state reduction, through the same views the evaluator builds.
+
+Plus the README's plug-in example end to end: `bench ls`, `bench eval`, `bench run`, records, leaderboard.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from bench import images as imio
+from bench.cli import main
+from bench.evaluate import BatchView, EvalContext, EvalOptions, _pair
+from bench.metrics import registry
+from bench.metrics.diversity import ms_ssim_scales, sample_pairs
+from conftest import smooth_images, write_folder
+from test_paired_and_diversity import ms_ssim_numpy
+
+K, CONDITIONS, DIM, CLASSES = 3, 8, 6, 4  # samples per condition, conditions, stand-in feature dim (< 8 reals: full-rank covariances), classes
+
+
+# --- stand-in networks: deterministic functions of the pixels, so references can recompute them ------------------
+
+_PROJ = np.random.default_rng(7).standard_normal((3 * 8 * 8, DIM))
+_LOGIT_PROJ = np.random.default_rng(8).standard_normal((3 * 8 * 8, 10)) / 300
+
+
+def _pooled(images_u8: np.ndarray) -> np.ndarray:
+    """[B,H,W,3] uint8 -> [B, 192] float64: 8x8 average pooling."""
+    b, h, w, _ = images_u8.shape
+    x = images_u8.astype(np.float64).reshape(b, 8, h // 8, 8, w // 8, 3).mean((2, 4))
+    return x.transpose(0, 3, 1, 2).reshape(b, -1) / 255 - 0.5  # centred, like real network features
+
+
+class Featurizer:
+    dim, what, weights = DIM, "stand-in features", {}
+    cache_identity = {"extractor": "stand-in"}
+
+    def prepare(self, images):
+        return np.stack(images)
+
+    def __call__(self, x):
+        return torch.from_numpy(_pooled(x) @ _PROJ).float()
+
+
+class Logits:
+    prepare, what, weights, cache_identity = None, "stand-in logits", {}, None
+
+    def __call__(self, fake_u8):
+        return torch.from_numpy(_pooled(fake_u8.permute(0, 2, 3, 1).numpy()) @ _LOGIT_PROJ)
+
+
+def _stand_in_lpips(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).mean() / 255)
+
+
+class Lpips:
+    weights = {}
+
+    def distance(self, a, b):
+        return torch.tensor([_stand_in_lpips(x.numpy(), y.numpy()) for x, y in zip(a, b)], dtype=torch.float64)
+
+
+def _segment(img_hwc: np.ndarray) -> np.ndarray:
+    return np.clip(img_hwc[..., 0].astype(np.int64) * CLASSES // 256, 0, CLASSES - 1)
+
+
+class Segmenter:
+    num_classes, sha256, protocol, weights = CLASSES, None, None, {}
+    prepare = None
+    what = "stand-in segmentation"
+
+    def __call__(self, fake_u8):
+        return torch.from_numpy(np.stack([_segment(x) for x in fake_u8.permute(0, 2, 3, 1).numpy()]))
+
+
+# --- inputs: real images, K samples per condition, label maps -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("registry")
+    reals = smooth_images(CONDITIONS, size=64, seed=0)
+    real = write_folder(root / "real", reals)
+    fake = root / "fake"
+    rng = np.random.default_rng(1)
+    for i, r in enumerate(reals):
+        (fake / f"{i:04d}").mkdir(parents=True)
+        for k in range(K):
+            noisy = np.clip(r.astype(np.int64) + rng.integers(-40, 41, r.shape), 0, 255).astype(np.uint8)
+            from PIL import Image
+
+            Image.fromarray(noisy).save(fake / f"{i:04d}" / f"{k}.png")
+    labels = root / "labels"
+    labels.mkdir()
+    from PIL import Image
+
+    for i, r in enumerate(reals):
+        label = _segment(r).astype(np.uint8)
+        label[:4, :4] = 255  # some ignored pixels
+        Image.fromarray(label).save(labels / f"{i:04d}.png")
+    return real, fake, labels
+
+
+def _context(inputs, wanted):
+    real, fake, labels = inputs
+    reals = imio.scan_folder(real, role="real")
+    fakes = imio.scan_folder(fake, role="fake")
+    pairs = _pair(fakes, reals)
+    groups: dict = {}
+    for p in pairs:
+        groups.setdefault(p.group, []).append(p)
+    opts = EvalOptions(kid_subsets=7, kid_subset_size=6, diversity_pairs=2, segmenter="stand-in", ignore_index=255)
+    ctx = EvalContext(opts, reals, fakes, pairs, groups, (64, 64), labels, list(wanted))
+    ctx.networks = {"inception-pool3": Featurizer(), "inception-logits": Logits(), "lpips-alex": Lpips(),
+                    "segmenter": Segmenter()}
+    return ctx
+
+
+def _views(ctx, conditions_per_batch):
+    """Views over whole conditions, as the evaluator builds them (paired real images of the same names)."""
+    conds = sorted(ctx.groups)
+    for s in range(0, len(conds), conditions_per_batch):
+        items = [p for c in conds[s : s + conditions_per_batch] for p in ctx.groups[c]]
+        fake_np = [imio.decode(p.file) for p in items]
+        real_np = {p.partner.key: imio.decode(p.partner) for p in items}
+        prepared = {"inception-pool3": Featurizer().prepare(fake_np)}
+        yield BatchView(ctx, items, {"fake_np": fake_np, "real_np": real_np, "prepared": prepared})
+
+
+def _real_rows(ctx):
+    return {"inception-pool3": Featurizer()(np.stack([imio.decode(r) for r in ctx.reals])).numpy()}
+
+
+def _run(spec, ctx, views):
+    state = spec.make(ctx)
+    for v in views:
+        state.update_view(v)
+    if "features" in spec.inputs:
+        state.update_real(_real_rows(ctx))
+    return state
+
+
+def _values(state):
+    out = dict(state.compute())
+    out.pop("_details", None)
+    return out
+
+
+# --- independent references, from the files --------------------------------------------------------------------
+
+def _all(ctx):
+    fakes = [(p.group, imio.decode(p.file), imio.decode(p.partner)) for p in ctx.pairs]
+    return fakes, np.stack([imio.decode(r) for r in ctx.reals])
+
+
+def _ref_fid(ctx):
+    fakes, reals = _all(ctx)
+    a = _pooled(np.stack([f for _, f, _ in fakes])) @ _PROJ
+    b = _pooled(reals) @ _PROJ
+    a, b = a.astype(np.float32).astype(np.float64), b.astype(np.float32).astype(np.float64)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    # tr (S1 S2)^1/2 = tr (S1^1/2 S2 S1^1/2)^1/2: scipy's sqrtm of S1 and the eigenvalues of a symmetric PSD matrix,
+    # independent of our SVD of S1^1/2 S2^1/2 (a non-symmetric sqrtm(S1 S2) returns ~1e-8 imaginary parts here)
+    r1 = scipy.linalg.sqrtm(s1).real
+    tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh(r1 @ s2 @ r1), 0, None)).sum()
+    return {"fid": float(((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_covmean)}
+
+
+def _ref_kid(ctx):
+    fakes, reals = _all(ctx)
+    a = (_pooled(np.stack([f for _, f, _ in fakes])) @ _PROJ).astype(np.float32).astype(np.float64)
+    b = (_pooled(reals) @ _PROJ).astype(np.float32).astype(np.float64)
+    rng, m, out = np.random.RandomState(0), 6, []
+    for _ in range(7):
+        x, y = a[rng.choice(len(a), m, replace=False)], b[rng.choice(len(b), m, replace=False)]
+        kxx, kyy, kxy = [(p @ q.T / DIM + 1) ** 3 for p, q in ((x, x), (y, y), (x, y))]
+        out.append((kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean())
+    return {"kid": float(np.mean(out))}
+
+
+def _ref_is(ctx):
+    fakes, _ = _all(ctx)
+    logits = _pooled(np.stack([f for _, f, _ in fakes])) @ _LOGIT_PROJ
+    logits = logits[np.random.RandomState(2020).permutation(len(logits))]
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    scores = []
+    for i in range(10):
+        c = p[i * len(p) // 10 : (i + 1) * len(p) // 10]
+        scores.append(np.exp((c * (np.log(c) - np.log(c.mean(0)))).sum(1).mean()))
+    return {"is": float(np.mean(scores))}
+
+
+def _ref_miou(ctx):
+    cm = np.zeros((CLASSES, CLASSES), dtype=np.int64)
+    for p in ctx.pairs:
+        pred = _segment(imio.decode(p.file))
+        label = imio.decode_label(ctx.labels_dir / f"{p.group}.png")
+        keep = label != 255
+        for t, q in zip(label[keep], pred[keep]):
+            cm[t, q] += 1
+    iou = [cm[c, c] / (cm[c].sum() + cm[:, c].sum() - cm[c, c]) for c in range(CLASSES)
+           if cm[c].sum() + cm[:, c].sum() > 0]
+    return {"miou": float(np.mean(iou)), "pixel_acc": float(np.trace(cm) / cm.sum())}
+
+
+def _ref_psnr(ctx):
+    fakes, _ = _all(ctx)
+    return {"psnr": float(np.mean([peak_signal_noise_ratio(r, f, data_range=255) for _, f, r in fakes]))}
+
+
+def _ref_ssim(ctx):
+    # skimage pads ('reflect'), piq uses the valid region: compare on a crop where both see whole windows
+    fakes, _ = _all(ctx)
+    return {"ssim": float(np.mean([structural_similarity(r, f, gaussian_weights=True, sigma=1.5, data_range=255,
+                                                         use_sample_covariance=False, channel_axis=2)
+                                   for _, f, r in fakes]))}
+
+
+def _diversity_pairs(ctx):
+    for g in sorted(ctx.groups):
+        members = ctx.groups[g]
+        rng = np.random.default_rng([ctx.opts.diversity_seed, zlib.crc32(g.encode())])
+        for i, j in sample_pairs(len(members), ctx.opts.diversity_pairs, rng):
+            yield imio.decode(members[i].file), imio.decode(members[j].file)
+
+
+def _ref_msssim_diversity(ctx):
+    scales = ms_ssim_scales(64, 64)
+    return {"msssim_diversity": float(np.mean([ms_ssim_numpy(a, b, scales) for a, b in _diversity_pairs(ctx)]))}
+
+
+def _ref_lpips(ctx):
+    fakes, _ = _all(ctx)
+    return {"lpips": float(np.mean([_stand_in_lpips(f.transpose(2, 0, 1), r.transpose(2, 0, 1)) for _, f, r in fakes]))}
+
+
+def _ref_lpips_diversity(ctx):
+    return {"lpips_diversity": float(np.mean([_stand_in_lpips(a, b) for a, b in _diversity_pairs(ctx)]))}
+
+
+# metric -> (independent reference, relative tolerance and why)
+REFERENCES = {
+    "fid": (_ref_fid, 1e-9),
+    "kid": (_ref_kid, 1e-9),
+    "is": (_ref_is, 1e-9),
+    "miou": (_ref_miou, 1e-12),
+    "psnr": (_ref_psnr, 1e-6),  # piq adds eps 1e-8 to the [0,1]-scaled MSE: ~2.5e-7 relative here
+    "ssim": (_ref_ssim, 2e-2),  # skimage reflect-pads 64x64 borders, piq does not (exact parity: test_paired_and_diversity)
+    "lpips": (_ref_lpips, 1e-9),
+    "msssim_diversity": (_ref_msssim_diversity, 1e-6),
+    "lpips_diversity": (_ref_lpips_diversity, 1e-9),
+}
+BUILTIN = [s.name for s in registry.specs() if s.builtin]
+
+
+def test_every_builtin_metric_has_a_reference_and_a_complete_spec():
+    from bench.metrics.networks import NETWORKS
+    from bench.protocol import Protocol
+
+    assert set(BUILTIN) == set(REFERENCES), "a new metric needs an independent reference in this tester"
+    fields = set(Protocol.__dataclass_fields__)
+    ctx = _context_for_protocol()
+    for spec in registry.specs():
+        assert spec.name == spec.leaderboard_columns[0].key
+        assert all(n in NETWORKS for n in spec.networks), spec.name
+        assert set(spec.protocol(ctx) if spec.protocol else {}) <= fields, spec.name
+    assert dict(registry.metric_versions()) == {m: "1" for m in BUILTIN}
+
+
+def _context_for_protocol():
+    return EvalContext(EvalOptions(), [], [], [], {}, (64, 64), None, ["msssim_diversity"])
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_metric_matches_its_reference(inputs, name):
+    ctx = _context(inputs, [name])
+    spec = registry.get(name)
+    got = _values(_run(spec, ctx, _views(ctx, 3)))
+    ref, rel = REFERENCES[name]
+    for key, want in ref(ctx).items():
+        assert got[key] == pytest.approx(want, rel=rel), key
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_metric_is_batch_size_independent_and_reduces_by_sum(inputs, name):
+    ctx = _context(inputs, [name])
+    spec = registry.get(name)
+    whole = _values(_run(spec, ctx, _views(ctx, CONDITIONS)))
+    assert _values(_run(spec, ctx, _views(ctx, 1))) == pytest.approx(whole, rel=1e-12)
+    views = list(_views(ctx, 2))
+    a, b = spec.make(ctx), spec.make(ctx)
+    for i, v in enumerate(views):
+        (a if i < len(views) // 2 else b).update_view(v)
+    if "features" in spec.inputs:  # the real rows are the same on every rank; one shard carries them
+        a.update_real(_real_rows(ctx))
+    merged = _values(a.merge(b))
+    for key, value in whole.items():
+        assert merged[key] == pytest.approx(value, rel=1e-9 if name != "kid" else 1e-6), key
+
+
+# --- the README's plug-in example ------------------------------------------------------------------------------
+
+@pytest.fixture
+def brightness_plugin(tmp_path, monkeypatch):
+    """The README's metric file as a package, registered through a real `bench.metrics` entry point."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    code = readme.split("# mypkg/brightness.py\n")[1].split("```")[0]
+    site = tmp_path / "site"
+    (site / "readme_metric_pkg").mkdir(parents=True)
+    (site / "readme_metric_pkg" / "__init__.py").write_text("")
+    (site / "readme_metric_pkg" / "brightness.py").write_text(code)
+    dist = site / "readme_metric_pkg-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: readme-metric-pkg\nVersion: 0.1\n")
+    entry = readme.split('[project.entry-points."bench.metrics"]\n')[1].split("\n")[0]
+    assert entry.startswith("brightness_gap = ")
+    name, value = (part.strip().strip('"') for part in entry.split("="))  # TOML quotes; entry_points.txt has none
+    (dist / "entry_points.txt").write_text(f"[bench.metrics]\n{name} = {value.replace('mypkg.', 'readme_metric_pkg.')}\n")
+    monkeypatch.syspath_prepend(str(site))
+    saved = dict(registry.METRICS._items)
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    yield
+    registry.METRICS._items.clear()
+    registry.METRICS._items.update(saved)
+    sys.modules.pop("readme_metric_pkg.brightness", None)
+
+
+def test_the_readme_metric_plugin_reaches_eval_records_and_the_leaderboard(brightness_plugin, tmp_path, capsys,
+                                                                           folders):
+    assert main(["ls"]) == 0
+    assert "brightness_gap" in capsys.readouterr().out
+    real, fake = folders
+    out = tmp_path / "r.json"
+    assert main(["eval", "--real", str(real), "--fake", str(fake), "--metrics", "psnr,brightness_gap",
+                 "--out", str(out)]) == 0
+    rec = json.loads(out.read_text())
+    want = np.mean([abs(np.asarray(imio.decode(f)).mean() - np.asarray(imio.decode(r)).mean())
+                    for f, r in zip(imio.scan_folder(fake, role="f"), imio.scan_folder(real, role="r"))])
+    assert rec["metrics"]["brightness_gap"] == pytest.approx(want, rel=1e-12)
+    assert rec["metric_protocols"]["brightness_gap"] == {"version": "1", "channels": "rgb-mean"}
+    capsys.readouterr()
+    # bench run: the default metric set includes installed plug-ins; the leaderboard gets its column and arrow
+    lb = tmp_path / "lb"
+    lb.mkdir()
+    (lb / "reported.csv").write_text((Path(__file__).parents[1] / "leaderboard" / "reported.csv").read_text())
+    assert main(["run", "--method", "label-colouring", "--limit", "3", "--metrics", "psnr,brightness_gap",
+                 "--results", str(lb), "--out", str(tmp_path / "run")]) == 0
+    assert "brightness_gap" in capsys.readouterr().out
+    assert main(["leaderboard", "--dir", str(lb)]) == 0
+    md = (lb / "synthetic-streets.md").read_text()
+    assert "| brightness gap ↓ |" in md
+
+
+def test_a_plugin_without_the_fingerprint_fields_keeps_the_builtin_fingerprint(brightness_plugin, folders, tmp_path):
+    from bench.evaluate import evaluate_folders
+
+    real, fake = folders
+    with_plugin = evaluate_folders(real, fake, opts=EvalOptions(metrics=("psnr", "brightness_gap"), progress=False))
+    without = evaluate_folders(real, fake, opts=EvalOptions(metrics=("psnr",), progress=False))
+    assert with_plugin["fingerprint"] == without["fingerprint"]
+    assert with_plugin["metrics"]["psnr"] == without["metrics"]["psnr"]
