@@ -186,6 +186,53 @@ def render(records: list[dict[str, Any]], reported) -> dict[str, str]:
     return files
 
 
+def _protocol_table(group, reported_by_method: dict[str, dict]) -> tuple[list[str], dict[tuple[str, str], list[str]]]:
+    """The table of one protocol: its header cells and, per (method, config), the row's cells, computed from the
+    records' frame (the page and `bench run`'s printed row both come from here)."""
+    import polars as pl
+
+    columns = _columns()
+    cols = [m for m in columns if group[m].drop_nulls().len() > 0]
+    # Records of one seed are one measurement (a rerun, the same run in two folders): averaged first, so
+    # "seeds" counts distinct seeds and the std is over seeds only.
+    per_seed = (group.group_by(["method", "config", "seed"]).agg(
+        [pl.col(m).mean().alias(m) for m in cols]
+        + [pl.col("grid").sort().first().alias("grid"), pl.col("n").sort().first().alias("n")]))
+    agg = (per_seed.group_by(["method", "config"]).agg(
+        [pl.len().alias("seeds")] + [pl.col(m).mean().alias(m) for m in cols]
+        + [pl.col(m).std(ddof=1).alias(f"{m}_std") for m in cols]
+        + [pl.col("grid").sort().first().alias("grid"), pl.col("n").sort().first().alias("n")])
+        .sort(["method", "config"]))
+    best = {}
+    for m in cols:
+        vals = [v for v in agg[m].to_list() if v is not None]
+        if vals:
+            best[m] = max(vals) if columns[m].higher_is_better else min(vals)
+    rep_cols = [c for c in REPORTED_NUMBERS
+                if any(c in r and r[c] is not None for r in reported_by_method.values())]
+    head = ["method", "config", "seeds", "N"] + [
+        f"{columns[m].title} {'↑' if columns[m].higher_is_better else '↓'}" for m in cols] + [
+        f"{columns[c].title} (reported)" for c in rep_cols] + ["samples"]
+    rows: dict[tuple[str, str], list[str]] = {}
+    for row in agg.iter_rows(named=True):
+        cells = [row["method"], row["config"], str(row["seeds"]), row["n"]]
+        for m in cols:
+            v = row[m]
+            is_best = v is not None and m in best and round(v, columns[m].decimals) == round(best[m], columns[m].decimals)
+            cells.append(_fmt(v, row[f"{m}_std"], row["seeds"], columns[m].decimals, is_best and agg.height > 1))
+        # a paper's number sits beside the row of its own setup (the paper configs), not beside our minis
+        paper_like = row["config"] == "-" or row["config"].startswith("paper")
+        r = reported_by_method.get(method_key(row["method"]), {}) if paper_like else {}
+        cells += [_reported_cell(r.get(c)) for c in rep_cols]
+        cells.append(f"[grid]({row['grid']})" if row["grid"] else "")
+        rows[(row["method"], row["config"])] = cells
+    return head, rows
+
+
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
 def _render_dataset(ds: str, sub, rep, protocols: dict[str, dict]) -> str:
     import polars as pl
 
@@ -196,46 +243,14 @@ def _render_dataset(ds: str, sub, rep, protocols: dict[str, dict]) -> str:
                   f"{', '.join(f'`{f}`' for f in fps)}). Numbers are comparable only within one table.", ""]
     reported_by_method = {method_key(r["method"]): r for r in rep.iter_rows(named=True)}
     for fp in fps:
-        group = sub.filter(pl.col("fingerprint") == fp)
-        columns = _columns()
-        cols = [m for m in columns if group[m].drop_nulls().len() > 0]
-        # Records of one seed are one measurement (a rerun, the same run in two folders): averaged first, so
-        # "seeds" counts distinct seeds and the std is over seeds only.
-        per_seed = (group.group_by(["method", "config", "seed"]).agg(
-            [pl.col(m).mean().alias(m) for m in cols]
-            + [pl.col("grid").sort().first().alias("grid"), pl.col("n").sort().first().alias("n")]))
-        agg = (per_seed.group_by(["method", "config"]).agg(
-            [pl.len().alias("seeds")] + [pl.col(m).mean().alias(m) for m in cols]
-            + [pl.col(m).std(ddof=1).alias(f"{m}_std") for m in cols]
-            + [pl.col("grid").sort().first().alias("grid"), pl.col("n").sort().first().alias("n")])
-            .sort(["method", "config"]))
-        best = {}
-        for m in cols:
-            vals = [v for v in agg[m].to_list() if v is not None]
-            if vals:
-                best[m] = max(vals) if columns[m].higher_is_better else min(vals)
+        head, rows = _protocol_table(sub.filter(pl.col("fingerprint") == fp), reported_by_method)
         p = protocols.get(fp, {})
         lines += [f"## Protocol `{fp}`", "",
                   f"{p.get('dataset')} split `{p.get('split')}` at {p.get('eval_resolution')}, images resized with "
                   f"{p.get('image_resize')}; FID/KID: {p.get('feature_extractor')} ({p.get('fid_resize')} resize); "
                   f"segmenter: {p.get('segmenter') or 'none'}.", ""]
-        rep_cols = [c for c in ("fid", "miou", "pixel_acc") if any(c in r and r[c] is not None for r in reported_by_method.values())]
-        head = ["method", "config", "seeds", "N"] + [
-            f"{columns[m].title} {'↑' if columns[m].higher_is_better else '↓'}" for m in cols] + [
-            f"{columns[c].title} (reported)" for c in rep_cols] + ["samples"]
-        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for row in agg.iter_rows(named=True):
-            cells = [row["method"], row["config"], str(row["seeds"]), row["n"]]
-            for m in cols:
-                v = row[m]
-                is_best = v is not None and m in best and round(v, columns[m].decimals) == round(best[m], columns[m].decimals)
-                cells.append(_fmt(v, row[f"{m}_std"], row["seeds"], columns[m].decimals, is_best and agg.height > 1))
-            # a paper's number sits beside the row of its own setup (the paper configs), not beside our minis
-            paper_like = row["config"] == "-" or row["config"].startswith("paper")
-            r = reported_by_method.get(method_key(row["method"]), {}) if paper_like else {}
-            cells += [_reported_cell(r.get(c)) for c in rep_cols]
-            cells.append(f"[grid]({row['grid']})" if row["grid"] else "")
-            lines.append("| " + " | ".join(cells) + " |")
+        lines += [_md_row(head), "|" + "---|" * len(head)]
+        lines += [_md_row(cells) for cells in rows.values()]
         lines.append("")
     if rep.height:
         lines += ["## Reported in papers (their protocols; not ranked)", "",
@@ -250,8 +265,9 @@ def _render_dataset(ds: str, sub, rep, protocols: dict[str, dict]) -> str:
 
 
 def record_row(record: dict[str, Any], record_path: Path) -> str:
-    """The markdown header and the row of ``record``'s method/config in its dataset's table, rendered from every
-    record in the same results folder (so a row averages the seeds found there, as the leaderboard does)."""
+    """The header and the row of ``record``'s method/config in its protocol's table, computed from the records of
+    that protocol in the same results folder (so a row averages the seeds found there, as the leaderboard does);
+    never parsed back from rendered markdown."""
     import polars as pl
 
     results = record_path.parent.parent
@@ -260,15 +276,13 @@ def record_row(record: dict[str, Any], record_path: Path) -> str:
            else pl.DataFrame(schema={c: pl.Float64 if c in ("fid", "miou", "pixel_acc") else pl.Utf8
                                      for c in REPORTED_COLUMNS}))
     ds = record["dataset"]["card"].split("@")[0]
-    recs = [r for r in load_records(results) if r["dataset"]["card"].split("@")[0] == ds]
-    sub = records_frame(recs)
-    text = _render_dataset(ds, sub, rep.filter(pl.col("dataset") == ds), {r["fingerprint"]: r["protocol"] for r in recs})
-    lines = text.splitlines()
-    start = lines.index(f"## Protocol `{record['fingerprint']}`")
-    head = next(i for i in range(start, len(lines)) if lines[i].startswith("| method |"))
-    prefix = f"| {record['method']['name']} | {record['method'].get('config') or '-'} |"
-    row = next(ln for ln in lines[head + 2:] if ln.startswith(prefix))
-    return "\n".join([lines[head], lines[head + 1], row])
+    recs = [r for r in load_records(results)
+            if r["dataset"]["card"].split("@")[0] == ds and r["fingerprint"] == record["fingerprint"]]
+    reported_by_method = {method_key(r["method"]): r
+                          for r in rep.filter(pl.col("dataset") == ds).iter_rows(named=True)}
+    head, rows = _protocol_table(records_frame(recs), reported_by_method)
+    cells = rows[(record["method"]["name"], record["method"].get("config") or "-")]
+    return "\n".join([_md_row(head), "|" + "---|" * len(head), _md_row(cells)])
 
 
 def write(leaderboard: Path, *, check: bool = False) -> list[str]:
