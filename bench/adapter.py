@@ -37,10 +37,18 @@ from typing import Any, ClassVar, Sequence
 
 from bench.errors import BenchError
 from bench.checkpoints import load_state_dict  # noqa: F401  (public: adapters read their weights with it)
-from bench.registry import Registry, import_string
+from bench.registry import Registry
 
-METHODS: Registry[Any] = Registry("method")
 ENTRY_POINT_GROUP = "bench.methods"
+
+
+def _fill_methods(registry: Registry[Any]) -> None:
+    import bench.methods  # noqa: F401 - registers the built-in methods
+
+    registry.register_entry_points(ENTRY_POINT_GROUP)  # every other method (the reference GANs too) is a plugin
+
+
+METHODS: Registry[Any] = Registry("method", fill=_fill_methods)
 
 
 @dataclass(frozen=True)
@@ -120,42 +128,14 @@ def register_method(name: str):
 
 def get_method(name: str) -> type[Generator]:
     """A method class by registry name, entry point, or ``package.module:Class``."""
-    _load_builtins()
-    if name not in METHODS and ":" not in name:
-        _load_entry_points()
-    cls = import_string(name) if ":" in name and name not in METHODS else METHODS.get(name)
+    cls = METHODS.get(name)
     if not (isinstance(cls, type) and issubclass(cls, Generator)):
         raise BenchError(f"'{name}' is not a bench.adapter.Generator subclass (got {cls!r})")
     return cls
 
 
 def method_names() -> list[str]:
-    _load_builtins()
-    _load_entry_points()
     return METHODS.names()
-
-
-def _load_builtins() -> None:
-    import bench.methods  # noqa: F401 - registers the built-in methods
-    try:
-        import reference_models.registered  # noqa: F401 - registers the reference GANs when present
-    except ImportError:
-        pass
-
-
-_entry_points_loaded = False
-
-
-def _load_entry_points() -> None:
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name not in METHODS:
-            METHODS.register(ep.name, ep.value)
 
 
 def per_sample_noise(seeds: Sequence[int], shape: tuple[int, ...], device: Any = "cpu") -> Any:
