@@ -481,9 +481,9 @@ def _remove_stale_temp_files(run_dir: Path) -> None:
 def default_segmenter(ds: Any) -> str | None:
     """The segmenter the dataset's protocol names, when it is available on this machine (else mIoU is reported
     unavailable)."""
-    from bench.segmenters import DEFAULT_FOR_DATASET
+    from bench.data import default_segmenter as default_for
 
-    return DEFAULT_FOR_DATASET.get(ds.card.name)
+    return default_for(ds.card.name)
 
 
 def make_grid(ds: Any, keys: list[str], fake_path: Any, k_samples: int, rows: int = 4) -> Any:
