@@ -31,10 +31,6 @@ META_PREFIX = "_meta."
 
 # ----------------------------------------------------------------------------- label / instance encoding
 
-def semantic_channels(num_classes: int, dontcare: bool, instance: bool) -> int:
-    return num_classes + int(dontcare) + int(instance)
-
-
 def one_hot(label: torch.Tensor, num_classes: int, dontcare: bool) -> torch.Tensor:
     """int [B,1,H,W] -> float [B, num_classes (+1), H, W]. Ids outside 0..num_classes-1 (the ignore index) go to
     the extra "don't care" channel when ``dontcare``, else to an all-zero vector."""
@@ -277,7 +273,7 @@ class ReferenceGenerator(Generator):
 
 
 class GANModel(nn.Module):
-    """The networks and losses of one method. The trainer calls ``prepare``, ``train_step``; the adapter calls
+    """The networks and losses of one method. The trainer calls ``optimizers``, ``train_step``; the adapter calls
     ``generate``. ``G`` (and optionally ``D``, ``E``) are submodules; ``generator_module`` is what is saved for
     inference."""
 
@@ -345,11 +341,7 @@ class GANModel(nn.Module):
     def generate(self, label: torch.Tensor, inst: torch.Tensor, seed: int) -> torch.Tensor:
         raise NotImplementedError
 
-    def monitor_loss(self, batch: dict[str, Any]) -> float:
-        """L1 between generated and real images on a batch, in eval mode (a training-progress check)."""
-        raise NotImplementedError
-
 
 __all__ = ["GANModel", "ReferenceGenerator", "atomic_save", "atomic_write_text", "image_to_float", "instance_edges",
-           "make_meta", "mix_seed", "one_hot", "palette_image", "seeded", "semantic_channels", "split_meta",
+           "make_meta", "mix_seed", "one_hot", "palette_image", "seeded", "split_meta",
            "strict_load", "to_uint8"]
