@@ -146,10 +146,25 @@ def per_sample_noise(seeds: Sequence[int], shape: tuple[int, ...], device: Any =
     return torch.stack(rows).to(device)
 
 
+def derive_seed(*parts: int | str) -> int:
+    """A 63-bit seed from ints and strings: the first 8 bytes (little-endian) of sha256("p0/p1/..."), stable across
+    processes, machines and versions (every derived seed of the benchmark and the reference trainer)."""
+    text = "/".join(p if isinstance(p, str) else str(int(p)) for p in parts)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") & ((1 << 63) - 1)
+
+
 def sample_seed(run_seed: int, key: str, k: int) -> int:
     """The seed of the k-th sample for the condition ``key`` in a run: independent of order and batching."""
-    h = hashlib.sha256(f"{run_seed}/{key}/{k}".encode()).digest()
-    return int.from_bytes(h[:8], "little") & ((1 << 63) - 1)
+    return derive_seed(run_seed, key, k)
+
+
+def dataset_info(ds: Any) -> DatasetInfo:
+    """What a generator may know about the dataset ``ds`` (a ``bench.data`` dataset): the one way to build it."""
+    return DatasetInfo(
+        name=ds.card.name, num_classes=int(ds.num_classes), resolution=tuple(ds.resolution),
+        has_instances=bool(ds.has_instances), ignore_index=ds.ignore_index,
+        palette=tuple(tuple(int(c) for c in rgb) for rgb in ds.palette),
+    )
 
 
 def to_uint8(images: Any) -> Any:

@@ -193,14 +193,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check_adapter(args: argparse.Namespace) -> int:
-    from bench.adapter import get_method, sample_seed
+    from bench.adapter import dataset_info, get_method, sample_seed
     from bench.conformance import run_checks
     from bench.data import get_dataset
-    from bench.runner import _dataset_info
 
     cls = get_method(args.method)
     ds = get_dataset(args.dataset, args.root)
-    gen = cls(_dataset_info(ds), device=_device(args.device), checkpoint=args.checkpoint, config=args.config)
+    gen = cls(dataset_info(ds), device=_device(args.device), checkpoint=args.checkpoint, config=args.config)
     batch = next(iter(ds.loader(batch_size=args.batch_size)))
     if not getattr(cls, "needs_image", False):
         batch.pop("image")

@@ -37,17 +37,8 @@ def add_train_parser(subparsers: Any, name: str = "train") -> argparse.ArgumentP
     return t
 
 
-def dataset_info(ds: Any, name: str) -> Any:
-    from bench.adapter import DatasetInfo
-
-    palette = tuple(tuple(int(c) for c in rgb) for rgb in getattr(ds, "palette", ()))
-    return DatasetInfo(name=name, num_classes=int(ds.num_classes), resolution=tuple(ds.resolution),
-                       has_instances=bool(ds.has_instances), ignore_index=getattr(ds, "ignore_index", None),
-                       palette=palette)
-
-
 def cmd_train(args: argparse.Namespace) -> int:
-    from bench.adapter import get_method
+    from bench.adapter import dataset_info, get_method
     from bench.data import get_dataset
     from bench.devices import resolve_device
 
@@ -55,7 +46,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if "LOCAL_RANK" in os.environ and device.startswith("cuda"):
         device = f"cuda:{int(os.environ['LOCAL_RANK'])}"
     ds = get_dataset(args.dataset, root=args.root, split=args.split, resolution=args.resolution)
-    info = dataset_info(ds, args.dataset)
+    info = dataset_info(ds)
     cls = get_method(args.method)
     gen = cls(info, device=device, config=args.config)
     path = gen.train(ds, out_dir=args.out, seed=args.seed, steps=args.steps)
