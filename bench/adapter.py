@@ -37,10 +37,18 @@ from typing import Any, ClassVar, Sequence
 
 from bench.errors import BenchError
 from bench.checkpoints import load_state_dict  # noqa: F401  (public: adapters read their weights with it)
-from bench.registry import Registry, import_string
+from bench.registry import Registry
 
-METHODS: Registry[Any] = Registry("method")
 ENTRY_POINT_GROUP = "bench.methods"
+
+
+def _fill_methods(registry: Registry[Any]) -> None:
+    import bench.methods  # noqa: F401 - registers the built-in methods
+
+    registry.register_entry_points(ENTRY_POINT_GROUP)  # every other method (the reference GANs too) is a plugin
+
+
+METHODS: Registry[Any] = Registry("method", fill=_fill_methods)
 
 
 @dataclass(frozen=True)
@@ -120,42 +128,14 @@ def register_method(name: str):
 
 def get_method(name: str) -> type[Generator]:
     """A method class by registry name, entry point, or ``package.module:Class``."""
-    _load_builtins()
-    if name not in METHODS and ":" not in name:
-        _load_entry_points()
-    cls = import_string(name) if ":" in name and name not in METHODS else METHODS.get(name)
+    cls = METHODS.get(name)
     if not (isinstance(cls, type) and issubclass(cls, Generator)):
         raise BenchError(f"'{name}' is not a bench.adapter.Generator subclass (got {cls!r})")
     return cls
 
 
 def method_names() -> list[str]:
-    _load_builtins()
-    _load_entry_points()
     return METHODS.names()
-
-
-def _load_builtins() -> None:
-    import bench.methods  # noqa: F401 - registers the built-in methods
-    try:
-        import reference_models.registered  # noqa: F401 - registers the reference GANs when present
-    except ImportError:
-        pass
-
-
-_entry_points_loaded = False
-
-
-def _load_entry_points() -> None:
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name not in METHODS:
-            METHODS.register(ep.name, ep.value)
 
 
 def per_sample_noise(seeds: Sequence[int], shape: tuple[int, ...], device: Any = "cpu") -> Any:
@@ -166,10 +146,25 @@ def per_sample_noise(seeds: Sequence[int], shape: tuple[int, ...], device: Any =
     return torch.stack(rows).to(device)
 
 
+def derive_seed(*parts: int | str) -> int:
+    """A 63-bit seed from ints and strings: the first 8 bytes (little-endian) of sha256("p0/p1/..."), stable across
+    processes, machines and versions (every derived seed of the benchmark and the reference trainer)."""
+    text = "/".join(p if isinstance(p, str) else str(int(p)) for p in parts)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") & ((1 << 63) - 1)
+
+
 def sample_seed(run_seed: int, key: str, k: int) -> int:
     """The seed of the k-th sample for the condition ``key`` in a run: independent of order and batching."""
-    h = hashlib.sha256(f"{run_seed}/{key}/{k}".encode()).digest()
-    return int.from_bytes(h[:8], "little") & ((1 << 63) - 1)
+    return derive_seed(run_seed, key, k)
+
+
+def dataset_info(ds: Any) -> DatasetInfo:
+    """What a generator may know about the dataset ``ds`` (a ``bench.data`` dataset): the one way to build it."""
+    return DatasetInfo(
+        name=ds.card.name, num_classes=int(ds.num_classes), resolution=tuple(ds.resolution),
+        has_instances=bool(ds.has_instances), ignore_index=ds.ignore_index,
+        palette=tuple(tuple(int(c) for c in rgb) for rgb in ds.palette),
+    )
 
 
 def to_uint8(images: Any) -> Any:

@@ -1,4 +1,10 @@
-"""The ``bench`` command line. Heavy libraries are imported inside the subcommands so ``--help`` stays fast."""
+"""The ``bench`` command line. Heavy libraries are imported inside the subcommands so ``--help`` stays fast.
+
+Plugins add subcommands (``bench train`` comes from ``reference_models`` this way) with an entry point of the group
+``bench.commands``: its name is the subcommand, its value a ``"module:attr"`` naming ``register(subparsers, name)``,
+which adds the subcommand's parser and returns its handler ``(args) -> exit code``. Keep that module light: it is
+imported by every ``bench`` invocation.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,11 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from bench import __version__
 from bench.data.cli import add_data_parser, cmd_data
 from bench.errors import BenchError
-from reference_models.cli import add_train_parser, cmd_train
 
 
 class _Parser(argparse.ArgumentParser):
@@ -96,8 +101,25 @@ def build_parser() -> argparse.ArgumentParser:
     wp.add_argument("names", nargs="*", help="only these files (default: all; see `bench ls`)")
     wp.add_argument("--download", action="store_true", help="download missing files (sha256-checked)")
     add_data_parser(sub)
-    add_train_parser(sub)
+    _add_plugin_commands(sub)
     return p
+
+
+COMMAND_GROUP = "bench.commands"
+PLUGIN_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def _add_plugin_commands(sub: Any) -> None:
+    from bench.registry import import_string, plugin_entry_points
+
+    for name, spec in plugin_entry_points(COMMAND_GROUP):
+        try:  # a broken plugin costs its own subcommand, said on every run, never the core's
+            if name in COMMANDS:
+                raise BenchError(f"it would redefine the core command 'bench {name}'")
+            PLUGIN_COMMANDS[name] = import_string(spec)(sub, name)
+        except BenchError as exc:
+            print(f"bench: plugin command '{name}' ({spec}, entry point group {COMMAND_GROUP}) is unavailable: "
+                  f"{exc}", file=sys.stderr)
 
 
 def _device(name: str) -> str:
@@ -171,14 +193,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check_adapter(args: argparse.Namespace) -> int:
-    from bench.adapter import get_method, sample_seed
+    from bench.adapter import dataset_info, get_method, sample_seed
     from bench.conformance import run_checks
     from bench.data import get_dataset
-    from bench.runner import _dataset_info
 
     cls = get_method(args.method)
     ds = get_dataset(args.dataset, args.root)
-    gen = cls(_dataset_info(ds), device=_device(args.device), checkpoint=args.checkpoint, config=args.config)
+    gen = cls(dataset_info(ds), device=_device(args.device), checkpoint=args.checkpoint, config=args.config)
     batch = next(iter(ds.loader(batch_size=args.batch_size)))
     if not getattr(cls, "needs_image", False):
         batch.pop("image")
@@ -230,12 +251,7 @@ def cmd_weights(args: argparse.Namespace) -> int:
 
     known = weights.all_registered()
     for name in args.names:
-        if name not in known:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(known), n=1) or [k for k in sorted(known) if name in k][:1]
-            raise BenchError(f"unknown weight file '{name}'" + (f"; did you mean '{close[0]}'?" if close else "")
-                             + " (see `bench ls`)")
+        weights.get(name)  # unknown names raise with a did-you-mean
     status = 0
     for name in args.names or sorted(known):
         try:
@@ -248,7 +264,7 @@ def cmd_weights(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"eval": cmd_eval, "run": cmd_run, "check-adapter": cmd_check_adapter, "leaderboard": cmd_leaderboard,
-            "ls": cmd_ls, "weights": cmd_weights, "data": cmd_data, "train": cmd_train}
+            "ls": cmd_ls, "weights": cmd_weights, "data": cmd_data}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -256,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv or os.environ.get("BENCH_DEBUG") == "1"
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        return (COMMANDS.get(args.command) or PLUGIN_COMMANDS[args.command])(args)
     except BenchError as exc:
         if debug:
             raise

@@ -190,23 +190,13 @@ def check_split(ds: Any, limit: int | None, partial: bool) -> bool:
     return not (complete and n == m.count)
 
 
-def _dataset_info(ds: Any) -> Any:
-    from bench.adapter import DatasetInfo
-
-    return DatasetInfo(
-        name=ds.card.name, num_classes=ds.num_classes, resolution=tuple(ds.resolution),
-        has_instances=ds.has_instances, ignore_index=ds.ignore_index,
-        palette=tuple(tuple(int(c) for c in rgb) for rgb in ds.palette),
-    )
-
-
 def run(spec: RunSpec) -> dict[str, Any]:
     """Run one method on one dataset split and return the result record (also written to the results folder)."""
     import numpy as np
     import torch
     from tqdm.auto import tqdm
 
-    from bench.adapter import get_method, sample_seed
+    from bench.adapter import dataset_info, get_method, sample_seed
     from bench.conformance import check_output, run_checks
     from bench.data import get_dataset
     from bench.evaluate import EvalOptions, evaluate_folders
@@ -227,7 +217,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
             f"{native[0]}x{native[1]}, or --any-resolution to run it at this size anyway (recorded)")
     out_dir = results_dir(spec.results) / ds.card.name
     check_writable_dir(out_dir, "results folder")
-    info = _dataset_info(ds)
+    info = dataset_info(ds)
     timings: dict[str, float] = {}
 
     checkpoint = spec.checkpoint
@@ -481,9 +471,9 @@ def _remove_stale_temp_files(run_dir: Path) -> None:
 def default_segmenter(ds: Any) -> str | None:
     """The segmenter the dataset's protocol names, when it is available on this machine (else mIoU is reported
     unavailable)."""
-    from bench.segmenters import DEFAULT_FOR_DATASET
+    from bench.data import default_segmenter as default_for
 
-    return DEFAULT_FOR_DATASET.get(ds.card.name)
+    return default_for(ds.card.name)
 
 
 def make_grid(ds: Any, keys: list[str], fake_path: Any, k_samples: int, rows: int = 4) -> Any:

@@ -81,24 +81,48 @@ REGISTRY: dict[str, WeightFile] = {}
 
 
 def register(wf: WeightFile) -> WeightFile:
-    if wf.name in REGISTRY:
+    """Make ``wf`` known by its name (registering the same object again is a no-op)."""
+    if REGISTRY.get(wf.name, wf) is not wf:
         raise ValueError(f"weight file '{wf.name}' is already registered")
     REGISTRY[wf.name] = wf
     return wf
 
 
-# Modules that register weight files when imported: the registry fills lazily (``bench --help`` stays fast), and
-# ``all_registered`` imports them for the commands that list or download every file.
+# The core's modules that register weight files when imported: the registry fills lazily (``bench --help`` stays
+# fast), and ``all_registered`` imports them for the commands that list or download every file.
 REGISTERING_MODULES = ("bench.segmenters.drn", "bench.segmenters.upernet", "bench.segmenters.deeplabv2",
-                       "bench.segmenters.embedded", "reference_models.losses", "reference_models.official_keys")
+                       "bench.segmenters.embedded")
+# Plugins declare theirs as entry points of this group: each a ``"module:attr"`` naming a WeightFile or an
+# iterable of them (or a ``"module"`` that registers its files when imported).
+ENTRY_POINT_GROUP = "bench.weights"
+
+
+def _register_plugin(spec: str) -> None:
+    from bench.registry import import_string
+
+    if ":" not in spec:
+        import importlib
+
+        importlib.import_module(spec)
+        return
+    obj = import_string(spec)
+    files = [obj] if isinstance(obj, WeightFile) else list(obj)
+    for wf in files:
+        if not isinstance(wf, WeightFile):
+            raise BenchError(f"entry point '{spec}' (group {ENTRY_POINT_GROUP}) holds {wf!r}, not a WeightFile")
+        register(wf)
 
 
 def all_registered() -> dict[str, WeightFile]:
-    """Every known weight file (imports the modules that register them)."""
+    """Every known weight file (imports the modules that register them and loads the plugins' entry points)."""
     import importlib
+
+    from bench.registry import plugin_entry_points
 
     for mod in REGISTERING_MODULES:
         importlib.import_module(mod)
+    for _, spec in plugin_entry_points(ENTRY_POINT_GROUP):
+        _register_plugin(spec)
     return REGISTRY
 
 
@@ -181,8 +205,13 @@ def _candidates(wf: WeightFile) -> list[tuple[str, Path]]:
 
 
 def get(name: str) -> WeightFile:
+    """A weight file by name; a name not registered yet loads every registering module and plugin first."""
     if name not in REGISTRY:
-        raise BenchError(f"unknown weight file '{name}' (known: {', '.join(sorted(REGISTRY))})")
+        all_registered()
+    if name not in REGISTRY:
+        from bench.registry import did_you_mean
+
+        raise BenchError(f"unknown weight file '{name}'{did_you_mean(name, REGISTRY)} (see `bench ls`)")
     return REGISTRY[name]
 
 

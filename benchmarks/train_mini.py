@@ -85,12 +85,12 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     from bench.adapter import get_method
     from bench.data import get_dataset
-    from reference_models.cli import dataset_info
+    from bench.adapter import dataset_info
 
     out = Path(args.out)
     train_ds = get_dataset("synthetic-streets", split="train", resolution=64)
     val_ds = get_dataset("synthetic-streets", split="val", resolution=64)
-    info = dataset_info(val_ds, "synthetic-streets")
+    info = dataset_info(val_ds)
     real, labels, names = export_val(val_ds, out)
     rows = []
     base = get_method("label-colouring")(info)

@@ -1,8 +1,10 @@
 """Reference GANs (pix2pix, pix2pixHD, SPADE): trainable with a shared trainer, loadable from the authors' releases.
 
-``import reference_models.registered`` registers the methods ``pix2pix``, ``pix2pixhd`` and ``spade`` with
-``bench.adapter`` and the VGG19 weight file with ``bench.weights`` (``bench.adapter`` does this on first lookup).
-The package itself imports nothing heavy, so ``bench --help`` (which wires ``bench train``) stays fast.
+The core (``bench``) never imports this package by name: it is a plugin, declared by entry points in
+pyproject.toml: the methods ``pix2pix``, ``pix2pixhd`` and ``spade`` (group ``bench.methods``), their weight files
+(``bench.weights``: ``weight_files``) and the ``bench train`` subcommand (``bench.commands``: ``cli.register``).
+``import reference_models.registered`` registers all of them directly. The package and ``cli`` import nothing
+heavy, so ``bench --help`` (which wires ``bench train``) stays fast.
 """
 
 from typing import Any

@@ -2,11 +2,8 @@
 
     bench train --method spade --config mini --dataset synthetic-streets --out runs/spade-mini [--steps N]
 
-Wiring in bench/cli.py::
-
-    from reference_models.cli import add_train_parser, cmd_train
-    add_train_parser(sub)                 # in build_parser()
-    COMMANDS["train"] = cmd_train
+Wired into ``bench`` like any plugin's subcommand, by the entry point ``train = "reference_models.cli:register"``
+of the group ``bench.commands`` (pyproject.toml). This module stays light: every ``bench`` invocation imports it.
 
 Resumes when ``--out`` already holds a checkpoint of the same method/config/seed (``--steps`` may extend the run).
 Under ``torchrun --nproc_per_node=K bench train ...`` every rank trains on 1/K of each batch (see ``trainer``).
@@ -19,8 +16,14 @@ import os
 from typing import Any
 
 
-def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
-    t = subparsers.add_parser("train", help="train a reference GAN (pix2pix, pix2pixhd, spade) with the shared trainer")
+def register(subparsers: Any, name: str = "train") -> Any:
+    """The ``bench.commands`` hook: add the ``bench train`` parser, return its handler."""
+    add_train_parser(subparsers, name)
+    return cmd_train
+
+
+def add_train_parser(subparsers: Any, name: str = "train") -> argparse.ArgumentParser:
+    t = subparsers.add_parser(name, help="train a reference GAN (pix2pix, pix2pixhd, spade) with the shared trainer")
     t.add_argument("--method", required=True, help="pix2pix, pix2pixhd or spade (or another trainable method)")
     t.add_argument("--config", default=None, help="config name: mini (default on CPU), paper, paper-<dataset>, ...")
     t.add_argument("--dataset", default="synthetic-streets", help="dataset name (default %(default)s)")
@@ -34,17 +37,8 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     return t
 
 
-def dataset_info(ds: Any, name: str) -> Any:
-    from bench.adapter import DatasetInfo
-
-    palette = tuple(tuple(int(c) for c in rgb) for rgb in getattr(ds, "palette", ()))
-    return DatasetInfo(name=name, num_classes=int(ds.num_classes), resolution=tuple(ds.resolution),
-                       has_instances=bool(ds.has_instances), ignore_index=getattr(ds, "ignore_index", None),
-                       palette=palette)
-
-
 def cmd_train(args: argparse.Namespace) -> int:
-    from bench.adapter import get_method
+    from bench.adapter import dataset_info, get_method
     from bench.data import get_dataset
     from bench.devices import resolve_device
 
@@ -52,7 +46,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if "LOCAL_RANK" in os.environ and device.startswith("cuda"):
         device = f"cuda:{int(os.environ['LOCAL_RANK'])}"
     ds = get_dataset(args.dataset, root=args.root, split=args.split, resolution=args.resolution)
-    info = dataset_info(ds, args.dataset)
+    info = dataset_info(ds)
     cls = get_method(args.method)
     gen = cls(info, device=device, config=args.config)
     path = gen.train(ds, out_dir=args.out, seed=args.seed, steps=args.steps)

@@ -1,10 +1,10 @@
-"""Pieces every reference model shares: label encoding, instance edges, seeding, strict checkpoint loading, and the
+"""Pieces every reference model shares: label encoding, seeding, strict checkpoint loading, and the
 ``ReferenceGenerator`` adapter base class that the three methods subclass.
 
 Conventions (the same as NVlabs/SPADE and NVIDIA/pix2pixHD):
   * the generator input is a one-hot map of ``num_classes`` channels, plus one "don't care" channel when the
     dataset has an ignore index (config ``dontcare``; ids outside 0..num_classes-1 go there, SPADE's
-    ``contain_dontcare_label``), plus one instance-boundary channel (``instance_edges``) when enabled;
+    ``contain_dontcare_label``), plus one instance-boundary channel (``bench.labels.instance_edges``) when enabled;
   * images are float in [-1, 1]; ``bench.adapter.to_uint8`` turns them into uint8;
   * a generator checkpoint is a plain state dict of tensors, with a few ``_meta.*`` entries (uint8 / int64
     tensors) naming the method, config and label channels so that a mismatch is reported in one line.
@@ -13,7 +13,6 @@ Conventions (the same as NVlabs/SPADE and NVIDIA/pix2pixHD):
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -22,18 +21,15 @@ from typing import Any, Iterator, Sequence
 import torch
 import torch.nn as nn
 
-from bench.adapter import DatasetInfo, Generator, to_uint8
+from bench.adapter import DatasetInfo, Generator, derive_seed, to_uint8
 from bench.checkpoints import load_state_dict, strict_load
 from bench.errors import BenchError
+from bench.labels import instance_edges
 
 META_PREFIX = "_meta."
 
 
 # ----------------------------------------------------------------------------- label / instance encoding
-
-def semantic_channels(num_classes: int, dontcare: bool, instance: bool) -> int:
-    return num_classes + int(dontcare) + int(instance)
-
 
 def one_hot(label: torch.Tensor, num_classes: int, dontcare: bool) -> torch.Tensor:
     """int [B,1,H,W] -> float [B, num_classes (+1), H, W]. Ids outside 0..num_classes-1 (the ignore index) go to
@@ -47,19 +43,6 @@ def one_hot(label: torch.Tensor, num_classes: int, dontcare: bool) -> torch.Tens
     if not dontcare:
         out = out * valid.to(out.dtype)
     return out
-
-
-def instance_edges(inst: torch.Tensor) -> torch.Tensor:
-    """Boundary map of an instance-id map [B,1,H,W]: 1 where a 4-neighbour has another id (SPADE ``get_edges``)."""
-    t = inst
-    edge = torch.zeros(t.shape, dtype=torch.bool, device=t.device)
-    dh = t[:, :, :, 1:] != t[:, :, :, :-1]
-    dv = t[:, :, 1:, :] != t[:, :, :-1, :]
-    edge[:, :, :, 1:] |= dh
-    edge[:, :, :, :-1] |= dh
-    edge[:, :, 1:, :] |= dv
-    edge[:, :, :-1, :] |= dv
-    return edge.float()
 
 
 def palette_image(label: torch.Tensor, palette: Sequence[Sequence[int]], num_classes: int) -> torch.Tensor:
@@ -79,12 +62,6 @@ def image_to_float(image: torch.Tensor) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- seeding
-
-def mix_seed(*parts: int) -> int:
-    """A 63-bit seed from integers (stable across processes and machines)."""
-    h = hashlib.sha256("/".join(str(int(p)) for p in parts).encode()).digest()
-    return int.from_bytes(h[:8], "little") & ((1 << 63) - 1)
-
 
 @contextlib.contextmanager
 def seeded(seed: int, device: torch.device | None = None) -> Iterator[None]:
@@ -198,7 +175,7 @@ class ReferenceGenerator(Generator):
 
     def reinitialize(self, seed: int) -> None:
         """Initial weights drawn from ``seed`` (the authors' init schemes): a training run starts from these."""
-        with seeded(mix_seed(seed, 1234)):
+        with seeded(derive_seed(seed, 1234)):
             fresh = self.build(self.cfg, self.info)
         self.model.load_state_dict(fresh.state_dict())
 
@@ -277,7 +254,7 @@ class ReferenceGenerator(Generator):
 
 
 class GANModel(nn.Module):
-    """The networks and losses of one method. The trainer calls ``prepare``, ``train_step``; the adapter calls
+    """The networks and losses of one method. The trainer calls ``optimizers``, ``train_step``; the adapter calls
     ``generate``. ``G`` (and optionally ``D``, ``E``) are submodules; ``generator_module`` is what is saved for
     inference."""
 
@@ -325,7 +302,7 @@ class GANModel(nn.Module):
         """One-hot label map (plus the don't-care channel) and, when enabled, the instance-edge channel."""
         x = one_hot(label, self.info.num_classes, self.dontcare)
         if self.use_instance:
-            x = torch.cat([x, instance_edges(inst)], 1)
+            x = torch.cat([x, instance_edges(inst).float()], 1)
         return x
     def generator_module(self) -> nn.Module:
         return self.G
@@ -345,11 +322,6 @@ class GANModel(nn.Module):
     def generate(self, label: torch.Tensor, inst: torch.Tensor, seed: int) -> torch.Tensor:
         raise NotImplementedError
 
-    def monitor_loss(self, batch: dict[str, Any]) -> float:
-        """L1 between generated and real images on a batch, in eval mode (a training-progress check)."""
-        raise NotImplementedError
 
-
-__all__ = ["GANModel", "ReferenceGenerator", "atomic_save", "atomic_write_text", "image_to_float", "instance_edges",
-           "make_meta", "mix_seed", "one_hot", "palette_image", "seeded", "semantic_channels", "split_meta",
-           "strict_load", "to_uint8"]
+__all__ = ["GANModel", "ReferenceGenerator", "atomic_save", "atomic_write_text", "image_to_float", "make_meta",
+           "one_hot", "palette_image", "seeded", "split_meta", "strict_load", "to_uint8"]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.errors import BenchError
+from bench.registry import did_you_mean
 
 # Trainer keys every method has.
 COMMON = {
@@ -157,11 +158,7 @@ def make_config(method: str, name: str, values: dict[str, Any], *, check_base: b
     base = DEFAULTS[method]
     unknown = sorted(set(values) - set(base))
     if unknown:
-        import difflib
-
-        close = difflib.get_close_matches(unknown[0], list(base), n=1)
-        raise BenchError(f"{method} config '{name}': unknown key '{unknown[0]}'"
-                         + (f"; did you mean '{close[0]}'?" if close else ""))
+        raise BenchError(f"{method} config '{name}': unknown key '{unknown[0]}'{did_you_mean(unknown[0], base)}")
     return Config(method, name, {**base, **values})
 
 
@@ -178,9 +175,5 @@ def get_config(method: str, name: str | None = None, info: Any = None, **overrid
     if name == "paper" and info is not None:
         name = PAPER_DATASETS[method].get(getattr(info, "name", ""), "paper")
     if name not in NAMED[method]:
-        import difflib
-
-        close = difflib.get_close_matches(name, names, n=1)
-        raise BenchError(f"{method}: unknown config '{name}'" + (f"; did you mean '{close[0]}'?" if close else "")
-                         + f" (known: {', '.join(names)})")
+        raise BenchError(f"{method}: unknown config '{name}'{did_you_mean(name, names)} (known: {', '.join(names)})")
     return make_config(method, name, {**NAMED[method][name], **overrides})

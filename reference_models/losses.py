@@ -17,16 +17,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from bench import weights
+from reference_models import weight_files
 
-VGG19 = weights.register(weights.WeightFile(
-    name="torchvision-vgg19",
-    filename="vgg19-dcbe5be5.pth",
-    sha256="dcbe5be5",
-    urls=("https://download.pytorch.org/models/vgg19-dcbe5be5.pth",),
-    foreign_caches=("torch-hub",),
-    license="BSD-3-Clause (torchvision); weights trained on ImageNet",
-    description="torchvision VGG19 ImageNet weights: the perceptual (VGG) loss of pix2pixHD and SPADE.",
-))
+VGG19 = weight_files.VGG19
 
 GAN_MODES = ("vanilla", "lsgan", "hinge")
 

@@ -37,28 +37,12 @@ import torch.nn as nn
 from bench import weights
 from bench.checkpoints import normalize_release
 from bench.errors import BenchError
+from reference_models import weight_files
 
-RELEASES = {
-    "spade": {
-        "cityscapes": "https://drive.google.com/file/d/12gvlTbMvUcJewQlSEaZdeb2CdOB-b8kQ (checkpoints.tar.gz: cityscapes_pretrained/latest_net_G.pth)",
-        "ade20k": "same archive: ade20k_pretrained/latest_net_G.pth",
-        "coco-stuff": "same archive: coco_pretrained/latest_net_G.pth",
-    },
-    "pix2pixhd": {"cityscapes": "NVIDIA/pix2pixHD README: label2city_1024p/latest_net_G.pth (Google Drive)"},
-    "pix2pix": {"facades": "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/facades_label2photo.pth"},
-}
+RELEASES = weight_files.RELEASE_URLS
 
 # (method, config name) -> registered release
-RELEASE_WEIGHTS = {
-    ("pix2pix", "paper-facades"): weights.register(weights.WeightFile(
-        name="pix2pix-facades-label2photo",
-        filename="facades_label2photo.pth",
-        sha256="",  # not published by the authors: the digest of the file used is recorded per result
-        urls=(RELEASES["pix2pix"]["facades"],),
-        license="BSD (junyanz/pytorch-CycleGAN-and-pix2pix)",
-        description="pix2pix U-Net 256 generator, facades labels -> photos (the authors' PyTorch release)",
-    )),
-}
+RELEASE_WEIGHTS = {("pix2pix", "paper-facades"): weight_files.PIX2PIX_FACADES}
 
 
 def release_checkpoint(method: str, config: str, dataset: str) -> str:

@@ -21,8 +21,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from bench.adapter import DatasetInfo, register_method
-from reference_models.common import (GANModel, ReferenceGenerator, image_to_float, instance_edges, one_hot,
-                                     palette_image)
+from bench.labels import instance_edges
+from reference_models.common import GANModel, ReferenceGenerator, image_to_float, one_hot, palette_image
 from reference_models.discriminators import PatchDiscriminator, norm_2d
 from reference_models.losses import gan_loss
 
@@ -141,7 +141,7 @@ class Pix2PixModel(GANModel):
         else:
             x = one_hot(label, self.info.num_classes, self.dontcare)
         if self.use_instance:
-            x = torch.cat([x, instance_edges(inst)], 1)
+            x = torch.cat([x, instance_edges(inst).float()], 1)
         return x
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:

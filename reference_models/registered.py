@@ -1,6 +1,10 @@
-"""Importing this module registers every reference method (and the VGG19 weight file)."""
+"""Importing this module registers every reference method (and their weight files) with the core.
 
-from reference_models import losses  # noqa: F401  (registers the VGG19 weight file)
+``bench`` itself never imports it: it finds the methods through the ``bench.methods`` entry points and the weight
+files through ``bench.weights`` (pyproject.toml), as it would a third party's.
+"""
+
+from reference_models import weight_files  # noqa: F401  (registers the VGG19 and release weight files)
 from reference_models.pix2pix import Pix2Pix
 from reference_models.pix2pixhd import Pix2PixHD
 from reference_models.spade import SPADEMethod

@@ -36,8 +36,9 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from bench.adapter import derive_seed
 from bench.errors import BenchError
-from reference_models.common import atomic_save, atomic_write_text, mix_seed
+from reference_models.common import atomic_save, atomic_write_text
 
 
 class StepContext:
@@ -98,7 +99,7 @@ def batch_indices(n: int, batch_size: int, seed: int, step: int) -> list[int]:
     """Indices of the global batch of ``step``: epoch permutations seeded by (seed, epoch), last partial dropped."""
     per_epoch = max(1, n // batch_size)
     epoch, pos = divmod(step, per_epoch)
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(mix_seed(seed, epoch, 7)))
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(derive_seed(seed, epoch, 7)))
     if n < batch_size:
         perm = perm.repeat(math.ceil(batch_size / n))
     return perm[pos * batch_size:(pos + 1) * batch_size].tolist()
@@ -314,12 +315,12 @@ class Trainer:
                 idx = idx[self.rank::self.world]
             batch = _collate([self.dataset[i] for i in idx])
             if cfg.flip:
-                g = torch.Generator().manual_seed(mix_seed(self.seed, step, 11))
+                g = torch.Generator().manual_seed(derive_seed(self.seed, step, 11))
                 mask = torch.rand(len(idx), generator=g) < 0.5
                 batch = _flip(batch, mask)
             batch = {k: (v.to(self.device, non_blocking=True) if isinstance(v, torch.Tensor) else v)
                      for k, v in batch.items()}
-            torch.manual_seed(mix_seed(self.seed, step, self.rank))
+            torch.manual_seed(derive_seed(self.seed, step, self.rank))
             losses = model.train_step(batch, opts, ctx)
             images += len(idx) * (self.world if dist else 1)
             done = step + 1

@@ -31,12 +31,12 @@ class _Captured(Exception):
 def generator_input(config: str, index: int) -> torch.Tensor:
     """The tensor SPADE's generator receives for sample ``index``, through ``bench run``'s own path (dataset ->
     DatasetInfo -> SPADEMethod.generate)."""
-    from bench.runner import _dataset_info
+    from bench.adapter import dataset_info
     from reference_models.spade import SPADEMethod
 
     assert ADE.is_dir(), f"shared sample files missing: {ADE} (expected ../shared/samples next to the repo)"
     ds = get_dataset("ade20k", root=ADE, split="val", cache=False)  # the card's eval resolution, 256x256
-    gen = SPADEMethod(_dataset_info(ds), config=config)
+    gen = SPADEMethod(dataset_info(ds), config=config)
     seen: list[torch.Tensor] = []
 
     def grab(_module: torch.nn.Module, args: tuple) -> None:

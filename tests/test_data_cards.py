@@ -39,6 +39,51 @@ def test_every_registered_dataset_has_a_valid_card_and_manifests(name):
     assert (card.path.parent / "README.md").is_file()
 
 
+def test_datasets_are_discovered_from_the_card_folders():
+    from bench.data import default_segmenter
+    from bench.data.cards import datasets_dir
+    from bench.segmenters import SEGMENTERS
+
+    folders = sorted(p.parent.name for p in datasets_dir().glob("*/card.json"))
+    assert DATASETS.names() == folders
+    for name in folders:
+        assert callable(DATASETS.get(name))
+        seg = default_segmenter(name)
+        assert seg is None or seg in SEGMENTERS
+    # what the published numbers of each card use (was bench.segmenters.DEFAULT_FOR_DATASET)
+    assert {n: default_segmenter(n) for n in folders} == {
+        "ade20k": "upernet101-ade20k", "cityscapes": "drn-d-105-cityscapes", "coco-stuff": "deeplabv2-cocostuff164k",
+        "facades": None, "synthetic-streets": "embedded-synthetic-streets"}
+
+
+def test_a_new_card_folder_is_a_new_dataset(tmp_path, monkeypatch):
+    import shutil
+
+    import bench.data as data
+    from bench.data import cards
+    from bench.registry import Registry
+
+    src = cards.datasets_dir() / "facades"
+    (tmp_path / "facades").mkdir()
+    for f in ("card.json", "loader.json"):
+        shutil.copy(src / f, tmp_path / "facades" / f)
+    raw = json.loads((src / "card.json").read_text())
+    raw["name"] = "toy-facades"
+    (tmp_path / "toy-facades").mkdir()
+    (tmp_path / "toy-facades" / "card.json").write_text(json.dumps(raw))
+    monkeypatch.setattr(cards, "datasets_dir", lambda: tmp_path)
+    with pytest.raises(BenchError, match=r"toy-facades/loader.json: not a readable JSON loader file"):
+        Registry("dataset", fill=data._discover).names()
+    (tmp_path / "toy-facades" / "loader.json").write_text('{"loader": "bench.data.facades:load", "segmenter": null}')
+    with pytest.raises(BenchError, match="unknown key 'segmenter'"):
+        Registry("dataset", fill=data._discover).names()
+    (tmp_path / "toy-facades" / "loader.json").write_text(
+        '{"loader": "bench.data.facades:load", "default_segmenter": "embedded-synthetic-streets"}')
+    reg = Registry("dataset", fill=data._discover)
+    assert reg.names() == ["facades", "toy-facades"] and reg.get("toy-facades") is reg.get("facades")
+    assert cards.load_loader_spec("toy-facades").default_segmenter == "embedded-synthetic-streets"
+
+
 def test_unknown_card_key_raises(tmp_path):
     raw = json.loads(load_card("facades").path.read_text())
     raw["eval_resoluton"] = [256, 256]

@@ -19,7 +19,8 @@ import torch
 from bench import weights
 from bench.errors import BenchError, WeightsUnavailable
 from bench.segmenters import SEGMENTERS, get_segmenter
-from bench.segmenters.base import LabelMapping, load_state_dict_strict, resize_label, resolve_weights
+from bench.labels import resize_nearest
+from bench.segmenters.base import LabelMapping, load_state_dict_strict, resolve_weights
 
 FIXTURES = Path(__file__).parent / "fixtures" / "segmenters"
 
@@ -269,9 +270,9 @@ def test_label_mapping_rejects_negative_and_large_values():
 
 def test_resize_label_nearest():
     lab = np.arange(16).reshape(4, 4)
-    assert resize_label(lab, (2, 2)).tolist() == [[5, 7], [13, 15]]
-    assert resize_label(lab, (4, 4)).tolist() == lab.tolist()
-    assert resize_label(np.array([[1, 2]]), (1, 4)).tolist() == [[1, 1, 2, 2]]
+    assert resize_nearest(lab, (2, 2)).tolist() == [[5, 7], [13, 15]]
+    assert resize_nearest(lab, (4, 4)).tolist() == lab.tolist()
+    assert resize_nearest(np.array([[1, 2]]), (1, 4)).tolist() == [[1, 1, 2, 2]]
 
 
 # ----------------------------------------------------------------------------- registry, weights, offline

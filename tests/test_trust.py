@@ -130,9 +130,9 @@ def test_to_uint8_refuses_nan():
 def test_a_checkpoint_of_nan_weights_is_refused(tmp_path, capsys):
     from bench.adapter import get_method
     from bench.data import get_dataset
-    from bench.runner import _dataset_info
+    from bench.adapter import dataset_info
 
-    gen = get_method("pix2pix")(_dataset_info(get_dataset("synthetic-streets")), config="mini")
+    gen = get_method("pix2pix")(dataset_info(get_dataset("synthetic-streets")), config="mini")
     state = {k: (torch.full_like(v, float("nan")) if v.is_floating_point() else v)
              for k, v in gen.generator_state().items()}
     torch.save(state, tmp_path / "nan.pth")

@@ -110,18 +110,22 @@ def test_tests_cannot_open_inet_sockets():
 
 
 def test_every_module_that_registers_weights_is_listed():
-    """`bench weights` / `bench ls` see every weight file: each module calling weights.register is imported by
-    ``all_registered``."""
+    """`bench weights` / `bench ls` see every weight file: each core module calling weights.register is imported by
+    ``all_registered``, each plugin module is the module of a ``bench.weights`` entry point (pyproject.toml)."""
     import re
+    import tomllib
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    registering = set()
-    for pkg in ("bench", "reference_models"):
-        for path in (root / pkg).rglob("*.py"):
-            if re.search(r"\bweights\.register\(|^\w+ = register\(", path.read_text(), re.M) and path.name != "weights.py":
-                registering.add(".".join(path.relative_to(root).with_suffix("").parts))
-    assert registering == set(weights.REGISTERING_MODULES)
+
+    def registering(pkg):
+        return {".".join(path.relative_to(root).with_suffix("").parts) for path in (root / pkg).rglob("*.py")
+                if re.search(r"\bweights\.register\(|^\w+ = register\(", path.read_text(), re.M)
+                and path.name != "weights.py"}
+
+    assert registering("bench") == set(weights.REGISTERING_MODULES)
+    eps = tomllib.loads((root / "pyproject.toml").read_text())["project"]["entry-points"][weights.ENTRY_POINT_GROUP]
+    assert registering("reference_models") == {spec.partition(":")[0] for spec in eps.values()}
     known = weights.all_registered()
     for name in ("torchvision-vgg19", "embedded-synthetic-streets", "drn-d-105-cityscapes", "pix2pix-facades-label2photo"):
         assert name in known, sorted(known)

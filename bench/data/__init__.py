@@ -7,7 +7,9 @@ batches ``{label, instance, image, path}``.
     batch = next(iter(ds.loader(batch_size=8)))                # label/instance int64 [B,1,H,W], image uint8 [B,3,H,W]
     ds.to_segmenter(batch["label"])                            # e.g. labelIds -> trainIds
 
-Loaders are registered as lazy ``"module:attr"`` strings so ``import bench.data`` stays cheap (no numpy, no torch).
+Datasets are discovered, not listed: every ``datasets/<name>/card.json`` is one, its ``loader.json`` names the
+loader (a lazy ``"module:attr"`` string, so ``import bench.data`` stays cheap: no numpy, no torch, no file read
+before the first lookup) and the segmenter its published numbers use.
 """
 
 from __future__ import annotations
@@ -15,18 +17,19 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from bench.data.cards import Card, load_card, load_manifest, parse_resolution
+from bench.data.cards import Card, card_names, load_card, load_loader_spec, load_manifest, parse_resolution
 from bench.registry import Registry
 
 if TYPE_CHECKING:
     from bench.data.base import PairedDataset
 
-DATASETS: Registry[Any] = Registry("dataset")
-DATASETS.register("cityscapes", "bench.data.cityscapes:load")
-DATASETS.register("ade20k", "bench.data.ade20k:load")
-DATASETS.register("coco-stuff", "bench.data.coco_stuff:load")
-DATASETS.register("facades", "bench.data.facades:load")
-DATASETS.register("synthetic-streets", "bench.data.synthetic:load")
+
+def _discover(registry: Registry[Any]) -> None:
+    for name in card_names():
+        registry.register(name, load_loader_spec(name).loader)
+
+
+DATASETS: Registry[Any] = Registry("dataset", fill=_discover)
 
 DEFAULT_DATASET = "synthetic-streets"
 
@@ -67,11 +70,17 @@ def segmenter_mapping(name: str) -> tuple[Any, int, int]:
     return card.segmenter_lut(), card.segmenter_num_classes, card.ignore_index
 
 
+def default_segmenter(name: str) -> str | None:
+    """The segmenter a dataset's published numbers were measured with (``loader.json``), None when there is none."""
+    DATASETS.get(name)  # unknown names raise with a did-you-mean
+    return load_loader_spec(name).default_segmenter
+
+
 def num_classes(name: str) -> dict[str, int]:
     """{"generator": ..., "segmenter": ...} label-space sizes of a dataset's card."""
     card = load_card(name)
     return {"generator": card.num_classes, "segmenter": card.segmenter_num_classes}
 
 
-__all__ = ["DATASETS", "DEFAULT_DATASET", "Card", "collate", "get_dataset", "load_card", "load_manifest",
-           "num_classes", "segmenter_mapping"]
+__all__ = ["DATASETS", "DEFAULT_DATASET", "Card", "collate", "default_segmenter", "get_dataset", "load_card",
+           "load_manifest", "num_classes", "segmenter_mapping"]

@@ -31,6 +31,7 @@ _SPACE_KEYS = {"num_classes", "ignore_index", "note"}
 _LAYOUT_KEYS = {"image", "label", "instance", "split_names", "combined", "note"}
 _DIRSPEC_KEYS = {"dir", "suffix", "prefix"}
 _SYNTH_KEYS = {"default_seed", "generator_version"}
+_LOADER_KEYS = {"loader", "default_segmenter", "note"}
 _MANIFEST_KEYS = {"manifest_version", "dataset", "split", "kind", "count", "image_size", "key_pattern", "group_by",
                   "groups", "files", "source", "resolution", "seed", "hash"}
 MANIFEST_KINDS = ("published-counts", "file-list", "files")
@@ -281,6 +282,36 @@ def validate_card(raw: dict[str, Any], path: Path) -> Card:
     return Card(raw["name"], raw["version"], path, "", raw, tuple(classes), tuple(layouts))
 
 
+def card_names() -> list[str]:
+    """Every dataset of the checkout: the folders of ``datasets/`` holding a ``card.json``."""
+    return sorted(p.parent.name for p in datasets_dir().glob("*/card.json"))
+
+
+@dataclass(frozen=True)
+class LoaderSpec:
+    """``datasets/<name>/loader.json``: the code side of a dataset, kept out of the card so that wiring code to data
+    never changes the card's sha256 (part of every dataset fingerprint, run id and preprocessing cache key)."""
+
+    loader: str  # "package.module:function" called as loader(card, root, split, resolution, **options)
+    default_segmenter: str | None  # the segmenter the card's published numbers were measured with, or None
+
+
+def load_loader_spec(name: str) -> LoaderSpec:
+    path = datasets_dir() / name / "loader.json"
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"{path}: not a readable JSON loader file ({exc}); every datasets/<name>/card.json needs "
+                         "one naming its loader") from exc
+    _check_keys(str(path), raw, _LOADER_KEYS, {"loader", "default_segmenter"})
+    loader, segmenter = raw["loader"], raw["default_segmenter"]
+    if not (isinstance(loader, str) and loader.count(":") == 1 and all(loader.split(":"))):
+        raise BenchError(f"{path}: loader {loader!r} is not a 'package.module:function' string")
+    if segmenter is not None and not (isinstance(segmenter, str) and segmenter):
+        raise BenchError(f"{path}: default_segmenter {segmenter!r} is not a segmenter name or null")
+    return LoaderSpec(loader, segmenter)
+
+
 _CARDS: dict[str, Card] = {}
 
 
@@ -290,7 +321,7 @@ def load_card(name: str) -> Card:
         return _CARDS[name]
     path = datasets_dir() / name / "card.json"
     if not path.is_file():
-        known = ", ".join(sorted(p.parent.name for p in datasets_dir().glob("*/card.json")))
+        known = ", ".join(card_names())
         raise BenchError(f"no dataset card {path} (known cards: {known})")
     try:
         raw = json.loads(path.read_text())

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError
+from bench.labels import resize_nearest
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,21 +23,6 @@ if TYPE_CHECKING:
     from bench.data.base import Decoded, PairedDataset, Sample
 
 CACHE_FORMAT = 2  # 2: a sha256 of the arrays in every file
-
-
-def nearest_indices(n_in: int, n_out: int) -> "np.ndarray":
-    """Source index of each output pixel centre: floor((i + 0.5) * n_in / n_out), in integers."""
-    import numpy as np
-
-    i = np.arange(n_out, dtype=np.int64)
-    return ((2 * i + 1) * n_in) // (2 * n_out)
-
-
-def resize_nearest(a: "np.ndarray", size: tuple[int, int]) -> "np.ndarray":
-    h, w = size
-    if a.shape[:2] == (h, w):
-        return a
-    return a[nearest_indices(a.shape[0], h)][:, nearest_indices(a.shape[1], w)]
 
 
 def resize_image(img: "np.ndarray", size: tuple[int, int], filt: str) -> "np.ndarray":
@@ -160,5 +146,5 @@ def clear(dataset: str | None = None) -> None:
         shutil.rmtree(target)
 
 
-__all__ = ["preprocess", "resize_image", "resize_nearest", "nearest_indices", "PreprocessCache", "clear",
+__all__ = ["preprocess", "resize_image", "PreprocessCache", "clear",
            "cache_key", "source_fingerprint"]

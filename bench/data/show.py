@@ -6,20 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-
-
-def instance_edges(inst: "Any") -> "Any":
-    """Boolean HxW: pixels whose right or lower neighbour has another instance id (SPADE's edge map)."""
-    import numpy as np
-
-    e = np.zeros(inst.shape, dtype=bool)
-    dx = inst[:, 1:] != inst[:, :-1]
-    dy = inst[1:, :] != inst[:-1, :]
-    e[:, 1:] |= dx
-    e[:, :-1] |= dx
-    e[1:, :] |= dy
-    e[:-1, :] |= dy
-    return e
+from bench.labels import instance_edges
 
 
 def grid(ds: Any, n: int = 4, start: int = 0) -> "Any":

@@ -10,6 +10,8 @@ embedded segmenter of ``synthetic-streets``.
 
 Entries are lazy ``"module:Class"`` strings: importing this package imports neither torch nor the networks.
 Each class also works as ``bench eval --segmenter bench.segmenters.drn:DRNCityscapes`` (no-argument constructor).
+The segmenter of each dataset's published numbers is named by ``datasets/<name>/loader.json``
+(``bench.data.default_segmenter``).
 """
 
 from __future__ import annotations
@@ -26,15 +28,6 @@ SEGMENTERS.register("deeplabv2-cocostuff164k", "bench.segmenters.deeplabv2:DeepL
 SEGMENTERS.register("mmseg", "bench.segmenters.mmseg_backend:MMSegSegmenter")
 SEGMENTERS.register("embedded-synthetic-streets", "bench.segmenters.embedded:EmbeddedSegmenter")
 
-# The segmenter each dataset card's published numbers were measured with (None: no standard segmenter).
-DEFAULT_FOR_DATASET: dict[str, str | None] = {
-    "cityscapes": "drn-d-105-cityscapes",
-    "ade20k": "upernet101-ade20k",
-    "coco-stuff": "deeplabv2-cocostuff164k",
-    "synthetic-streets": "embedded-synthetic-streets",
-    "facades": None,
-}
-
 
 def get_segmenter(name: str, **options: Any) -> Any:
     """An instance of the registered segmenter ``name``; unknown names raise with a did-you-mean, unknown options
@@ -47,4 +40,4 @@ def names() -> list[str]:
     return SEGMENTERS.names()
 
 
-__all__ = ["DEFAULT_FOR_DATASET", "SEGMENTERS", "get_segmenter", "names"]
+__all__ = ["SEGMENTERS", "get_segmenter", "names"]

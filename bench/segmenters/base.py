@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from bench.checkpoints import OPTIONAL_BUFFERS, normalize_release, strict_load  # noqa: F401 (OPTIONAL_BUFFERS re-exported)
 from bench.errors import BenchError, WeightsUnavailable
+from bench.labels import resize_nearest
 
 if TYPE_CHECKING:
     import torch
@@ -252,25 +253,13 @@ class Segmenter:
         if pred.shape == label.shape:
             return pred, label
         if self.protocol.resize == "label-to-prediction":
-            return pred, resize_label(label, pred.shape)
+            return pred, resize_nearest(label, pred.shape)
         raise BenchError(f"segmenter '{self.name}' predicts {pred.shape}, label map is {label.shape}: protocol "
                          "resizes predictions to the label map; call the segmenter with out_size=label size")
 
     def __repr__(self) -> str:
         w = self.weights_sha256[:12] if self.weights_sha256 else "random"
         return f"<{type(self).__name__} {self.name} weights={w} classes={self.num_classes}>"
-
-
-def resize_label(label: Any, size: Sequence[int]) -> Any:
-    """Nearest-neighbour resize of an integer label map [h,w] to ``size`` (PIL's NEAREST: pixel centres)."""
-    import numpy as np
-
-    label = np.asarray(label)
-    h, w = label.shape
-    H, W = int(size[0]), int(size[1])
-    rows = np.minimum(((np.arange(H) + 0.5) * h / H).astype(np.int64), h - 1)
-    cols = np.minimum(((np.arange(W) + 0.5) * w / W).astype(np.int64), w - 1)
-    return label[rows][:, cols]
 
 
 def _as_uint8_nchw(images: Any) -> "torch.Tensor":
