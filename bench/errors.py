@@ -33,6 +33,14 @@ def guarded(what: str, fn: Callable[[], T]) -> T:
         raise BenchError(f"{what}: {detail}") from exc
 
 
+def require_int(flag: str, value: object, low: int = 1, high: int | None = None) -> None:
+    """Refuse, with one line naming the option, a value that is not an int in ``low`` .. ``high`` (bools included:
+    ``True`` is an int to Python, never a count to us)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        what = "a positive integer" if (low, high) == (1, None) else f"an integer from {low} to {high}"
+        raise BenchError(f"{flag} must be {what}, got {value!r}")
+
+
 class WeightsUnavailable(BenchError):
     """A weight file could not be found locally nor downloaded."""
 

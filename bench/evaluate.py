@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from bench import images as imio
-from bench.errors import BenchError, WeightsUnavailable, guarded
+from bench.errors import BenchError, WeightsUnavailable, guarded, require_int
 from bench.fileio import atomic_write_bytes, save_npz_atomic, write_json  # noqa: F401 (re-exported)
 from bench.protocol import Protocol
 
@@ -166,8 +166,7 @@ class BatchView:
         """The network's output on this batch's fake images (once per batch); non-finite rows name the file."""
         if name not in self._outputs:
             net = self.ctx.networks[name]
-            x = self._loaded["prepared"][name] if name in self._loaded.get("prepared", {}) else self.fake
-            out = net(x)
+            out = net(self._loaded.get("prepared", {}).get(name, self.fake))
             if out.is_floating_point():
                 _check_finite(out, self.files, getattr(net, "what", f"{name} outputs"))
             self._outputs[name] = out
@@ -211,12 +210,10 @@ def _validate(opts: EvalOptions, wanted: list[str], explicit: bool) -> EvalOptio
     if opts.batch_size < 1:
         raise BenchError(f"batch size must be >= 1, got {opts.batch_size}")
     for flag, value in (("--seed", opts.kid_seed), ("--seed", opts.diversity_seed), ("is_seed", opts.is_seed)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
-            raise BenchError(f"{flag} must be an integer from 0 to 2**32-1 (numpy's seed range), got {value}")
+        require_int(flag, value, 0, 2**32 - 1)  # numpy's seed range
     if "kid" in wanted:  # a subset of 0 or fewer images gives NaN or a numpy traceback after the whole feature pass
-        for flag, value in (("--kid-subsets", opts.kid_subsets), ("--kid-subset-size", opts.kid_subset_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise BenchError(f"{flag} must be a positive integer, got {value}")
+        require_int("--kid-subsets", opts.kid_subsets)
+        require_int("--kid-subset-size", opts.kid_subset_size)
     return opts
 
 
@@ -300,8 +297,7 @@ def evaluate_folders(
 
     # --- real features: from the cache, or computed during the passes below
     real_content = imio.content_hash(reals)
-    featurizers = [n for n in dict.fromkeys(n for m in wanted if "features" in specs[m].inputs
-                                           for n in specs[m].networks)]
+    featurizers = list(dict.fromkeys(n for m in wanted if "features" in specs[m].inputs for n in specs[m].networks))
     real_rows: dict[str, np.ndarray] = {}  # network -> rows, filled in place (8 KiB per real image for pool3)
     cached: dict[str, np.ndarray] = {}
     cache_state = "off"
@@ -327,8 +323,7 @@ def evaluate_folders(
     real_done = np.zeros(len(reals), dtype=bool)
     real_index = {r.key: i for i, r in enumerate(reals)}
     need_real_pixels = any("pairs" in specs[m].inputs for m in wanted)
-    prepared_nets = [n for n in dict.fromkeys(n for m in wanted for n in specs[m].networks)
-                     if getattr(ctx.networks[n], "prepare", None) is not None]
+    prepared_nets = [n for n, net in ctx.networks.items() if getattr(net, "prepare", None) is not None]
     timings: dict[str, float] = {"setup_s": time.perf_counter() - t0}
 
     # --- pass 1: fake images, whole conditions per batch (diversity needs every sample of a condition at once)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,13 +69,12 @@ def list_images(folder: str | os.PathLike[str], *, role: str, min_count: int = 2
 def _raw_bits(im: Image.Image) -> str | None:
     """The per-channel bit depth the file stores, when it is not 8: PIL opens a 16-bit RGB PNG or TIFF as mode
     'RGB' and drops the low byte without a word, so the decoder's raw mode (e.g. 'RGB;16B') is the only trace."""
-    for tile in getattr(im, "tile", None) or ():
-        args = tile.args if hasattr(tile, "args") else tile[3]
-        raw = args if isinstance(args, str) else (args[0] if isinstance(args, tuple) and args and isinstance(args[0], str) else "")
-        for part in raw.split(";")[1:]:
-            digits = "".join(ch for ch in part if ch.isdigit())
-            if digits and digits != "8":
-                return digits
+    for tile in im.tile or ():
+        args = tile[3]  # the decoder's arguments: the raw mode, alone or first
+        raw = args if isinstance(args, str) else next((a for a in args or () if isinstance(a, str)), "")
+        bits = re.search(r";(\d+)", raw)
+        if bits and bits.group(1) != "8":
+            return bits.group(1)
     return None
 
 

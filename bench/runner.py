@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError, guarded
+from bench.errors import BenchError, guarded, require_int
 from bench.fileio import check_writable_dir, json_bytes
 from bench.locks import DirLock
 
@@ -62,8 +62,8 @@ class RunSpec:
         """One line for every value that cannot work, before any work is done."""
         for name, value in (("--samples-per-label", self.samples_per_label), ("--batch-size", self.batch_size),
                             ("--limit", self.limit), ("--train-steps", self.train_steps)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise BenchError(f"{name} must be a positive integer, got {value!r}")
+            if value is not None:
+                require_int(name, value)
         if self.train and self.checkpoint:
             raise BenchError("give either --checkpoint or --train, not both")
         if self.metrics is not None and not self.metrics:
@@ -108,8 +108,7 @@ def export_real(ds: Any, n: int, progress: bool | None) -> tuple[Path, Path, lis
     import numpy as np
     from tqdm.auto import tqdm
 
-    from bench.fileio import atomic_write_bytes
-    from bench.fileio import sha256_file
+    from bench.fileio import atomic_write_bytes, sha256_file
     from bench.weights import user_cache_dir
 
     keys = [ds.samples[i].key for i in range(n)]
@@ -326,8 +325,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
         manifest_file = run_dir / "manifest.json"
         old_manifest = _read_json_or_none(manifest_file)
         if old_manifest != manifest:
-            listed = {e.get("file"): e.get("sha256") for e in (old_manifest or {}).get("samples", [])
-                      if isinstance(e, dict)} if isinstance(old_manifest, dict) else {}
+            samples = old_manifest.get("samples") if isinstance(old_manifest, dict) else None
+            listed = {e.get("file"): e.get("sha256") for e in samples or () if isinstance(e, dict)}
             edited = [e["file"] for e in entries
                       if e["file"] not in regenerated and e["file"] in listed and listed[e["file"]] != e["sha256"]]
             if edited:  # not what the method generated: a number computed from it would not be the method's
@@ -439,12 +438,9 @@ def _read_json_or_none(path: Path) -> Any:
 
 def _read_evaluation(path: Path) -> dict[str, Any] | None:
     """A finished evaluation, or None (with a warning) when the file is damaged: it is then redone."""
-    try:
-        obj = json.loads(path.read_text())
-        if isinstance(obj, dict) and all(k in obj for k in ("protocol", "fingerprint", "metrics")):
-            return obj
-    except (OSError, ValueError):
-        pass
+    obj = _read_json_or_none(path)
+    if isinstance(obj, dict) and all(k in obj for k in ("protocol", "fingerprint", "metrics")):
+        return obj
     print(f"warning: {path} is damaged; evaluating again", file=sys.stderr)
     return None
 

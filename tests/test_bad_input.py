@@ -192,7 +192,7 @@ def test_a_file_name_that_is_not_utf8_is_refused(capsys, tmp_path, good):
     (("--metrics", "kid", "--kid-subset-size", "-3"), "--kid-subset-size must be a positive integer, got -3"),
     (("--batch-size", "0"), "batch size must be >= 1, got 0"),
     (("--device", "tpu"), "--device tpu: unknown device; use cpu, cuda, cuda:N, mps or auto"),
-    (("--seed", "-1"), "--seed must be an integer from 0 to 2**32-1"),
+    (("--seed", "-1"), "--seed must be an integer from 0 to 4294967295, got -1"),
 ])
 def test_bad_options_are_one_line(capsys, tmp_path, good, extra, needle):
     real, fake = good

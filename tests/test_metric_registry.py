@@ -331,7 +331,7 @@ def brightness_plugin(tmp_path, monkeypatch):
     (dist / "entry_points.txt").write_text(f"[bench.metrics]\n{name} = {value.replace('mypkg.', 'readme_metric_pkg.')}\n")
     monkeypatch.syspath_prepend(str(site))
     saved = dict(registry.METRICS._items)
-    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    monkeypatch.setattr(registry.METRICS, "_fill", registry._discover_plugins)  # read the entry points again
     yield
     registry.METRICS._items.clear()
     registry.METRICS._items.update(saved)

@@ -92,9 +92,9 @@ class SegmenterNet:
 
         self.spec = ctx.opts.segmenter
         self.segmenter, self.num_classes, self.sha256 = _load_segmenter(ctx.opts.segmenter, ctx.opts.num_classes)
-        sha = getattr(self.segmenter, "weights_sha256", None)
-        self.weights = ({f"segmenter:{self.spec}": {"sha256": sha, "file": str(getattr(self.segmenter, "weights_path", "")),
-                                                    "source": "bench.segmenters"}} if sha else {})
+        self.weights = ({f"segmenter:{self.spec}": {"sha256": self.sha256, "source": "bench.segmenters",
+                                                    "file": str(getattr(self.segmenter, "weights_path", ""))}}
+                        if self.sha256 else {})
         proto = getattr(self.segmenter, "protocol", None)
         self.protocol = proto.as_dict() if hasattr(proto, "as_dict") else None
 
@@ -102,26 +102,20 @@ class SegmenterNet:
         return torch.as_tensor(self.segmenter(fake_u8))
 
 
-def _inception_protocol() -> dict[str, Any]:
-    from bench import weights
+def _named_by(field: str, weight_file: str) -> Callable[[], dict[str, Any]]:
+    """Protocol fields naming a network by its registered file's sha256."""
+    def protocol() -> dict[str, Any]:
+        from bench import weights
 
-    return {"feature_extractor_sha256": weights.INCEPTION_FID.sha256}
+        return {field: getattr(weights, weight_file).sha256}
 
-
-def _logits_protocol() -> dict[str, Any]:
-    from bench import weights
-
-    return {"is_network_sha256": weights.INCEPTION_LOGITS.sha256}
-
-
-def _lpips_protocol() -> dict[str, Any]:
-    from bench import weights
-
-    return {"lpips_backbone_sha256": weights.ALEXNET.sha256}
+    return protocol
 
 
 NETWORKS: Registry[NetworkSpec] = Registry("network")
-NETWORKS.register("inception-pool3", NetworkSpec("inception-pool3", "featurizer", InceptionPool, _inception_protocol))
-NETWORKS.register("inception-logits", NetworkSpec("inception-logits", "featurizer", InceptionLogitsNet, _logits_protocol))
-NETWORKS.register("lpips-alex", NetworkSpec("lpips-alex", "model", LpipsNet, _lpips_protocol))
+NETWORKS.register("inception-pool3", NetworkSpec("inception-pool3", "featurizer", InceptionPool,
+                                                  _named_by("feature_extractor_sha256", "INCEPTION_FID")))
+NETWORKS.register("inception-logits", NetworkSpec("inception-logits", "featurizer", InceptionLogitsNet,
+                                                   _named_by("is_network_sha256", "INCEPTION_LOGITS")))
+NETWORKS.register("lpips-alex", NetworkSpec("lpips-alex", "model", LpipsNet, _named_by("lpips_backbone_sha256", "ALEXNET")))
 NETWORKS.register("segmenter", NetworkSpec("segmenter", "model", SegmenterNet))

@@ -10,13 +10,11 @@ too. Metrics outside the package register through the ``bench.metrics`` entry-po
 
 from __future__ import annotations
 
-import dataclasses
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from bench.errors import BenchError
-from bench.registry import Registry, import_string
+from bench.registry import Registry, import_string, plugin_entry_points
 
 if TYPE_CHECKING:
     from bench.evaluate import EvalContext
@@ -79,52 +77,41 @@ class MetricSpec:
         return build(ctx)
 
 
-# Built-in metrics, in leaderboard column order: lazy "module:attr" so that listing them imports nothing heavy.
-_BUILTIN = ("fid", "kid", "is", "miou", "psnr", "ssim", "lpips", "msssim_diversity", "lpips_diversity")
-_MODULES = {"fid": "fid", "kid": "kid", "is": "inception_score", "miou": "miou", "psnr": "psnr", "ssim": "ssim",
+# Built-in metrics (name -> module), in leaderboard column order: lazy "module:SPEC" strings, so listing them
+# imports nothing heavy.
+_BUILTIN = {"fid": "fid", "kid": "kid", "is": "inception_score", "miou": "miou", "psnr": "psnr", "ssim": "ssim",
             "lpips": "lpips", "msssim_diversity": "msssim_diversity", "lpips_diversity": "lpips_diversity"}
-
-METRICS: Registry[MetricSpec] = Registry("metric")
-for _name in _BUILTIN:
-    METRICS.register(_name, f"bench.metrics.{_MODULES[_name]}:SPEC")
-
-_plugins_loaded = False
+ENTRY_POINT_GROUP = "bench.metrics"
 
 
-def _load_plugins() -> None:
-    """Register every ``bench.metrics`` entry point once; a broken plug-in is a warning, not a dead benchmark."""
-    global _plugins_loaded
-    if _plugins_loaded:
-        return
-    _plugins_loaded = True
-    from importlib.metadata import entry_points
+def _discover_plugins(registry: Registry[MetricSpec]) -> None:
+    for name, value in plugin_entry_points(ENTRY_POINT_GROUP):
+        if name in registry:
+            raise BenchError(f"metric plug-in '{name}' ({value}, entry point group {ENTRY_POINT_GROUP}) would "
+                             "replace the built-in metric of that name")
+        registry.register(name, value)
 
-    for ep in entry_points(group="bench.metrics"):
-        try:
-            spec = ep.load()
-            spec = spec() if callable(spec) and not isinstance(spec, MetricSpec) else spec
-            if not isinstance(spec, MetricSpec):
-                raise TypeError(f"is a {type(spec).__name__}, not a bench.metrics.registry.MetricSpec")
-            if spec.name in METRICS:
-                raise ValueError(f"metric name '{spec.name}' is taken")
-            METRICS.register(spec.name, dataclasses.replace(spec, builtin=False))
-        except Exception as exc:  # noqa: BLE001 - third-party code
-            print(f"warning: metric plug-in '{ep.name}' ({ep.value}) not loaded: {type(exc).__name__}: {exc}",
-                  file=sys.stderr)
+
+METRICS: Registry[MetricSpec] = Registry("metric", fill=_discover_plugins)
+for _name, _module in _BUILTIN.items():
+    METRICS.register(_name, f"bench.metrics.{_module}:SPEC")
 
 
 def names() -> list[str]:
-    """Every registered metric: the built-ins in column order, then plug-ins by name."""
-    _load_plugins()
+    """Every registered metric: the built-ins in column order, then plug-ins by name (nothing imported)."""
     return list(_BUILTIN) + sorted(n for n in METRICS.names() if n not in _BUILTIN)
 
 
 def get(name: str) -> MetricSpec:
-    """The spec of a registered metric; an unknown name raises with a did-you-mean."""
-    _load_plugins()
+    """The spec of a registered metric (imported on first use); an unknown name raises with a did-you-mean, a
+    plug-in entry point that names no valid spec raises naming it."""
     if ":" in name:  # metrics come from the registry or entry points, never from an import path on the fly
         raise BenchError(f"unknown metric '{name}' (known: {', '.join(names())})")
-    return METRICS.get(name)
+    spec = METRICS.get(name)
+    if not isinstance(spec, MetricSpec) or spec.name != name or spec.builtin != (name in _BUILTIN):
+        raise BenchError(f"metric '{name}': its entry point must name a bench.metrics.registry.MetricSpec called "
+                         f"'{name}' (builtin=False for a plug-in), got {spec!r}")
+    return spec
 
 
 def specs() -> list[MetricSpec]:
