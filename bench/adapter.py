@@ -61,6 +61,12 @@ class DatasetInfo:
     has_instances: bool = False
     ignore_index: int | None = None
     palette: tuple[tuple[int, int, int], ...] = field(default=(), repr=False)
+    task: str = "semantic"  # the dataset's task kind (bench.tasks): what the batch holds
+    task_params: tuple[tuple[str, Any], ...] = ()  # the card's task_params, e.g. (("scale", 4), ...)
+
+    def param(self, name: str) -> Any:
+        """One of the task's parameters (e.g. ``info.param("scale")`` for super-resolution)."""
+        return dict(self.task_params)[name]
 
 
 class Generator(ABC):
@@ -69,6 +75,8 @@ class Generator(ABC):
     needs_instance: ClassVar[bool] = False  # wants batch["instance"] (class*1000+k ids, or zeros if none)
     multimodal: ClassVar[bool] = False  # different seeds must give different images
     needs_image: ClassVar[bool] = False  # reads batch["image"] (only the oracle may)
+    # the task kinds this method generates for (bench.tasks; "*": any); `bench run` refuses the others
+    tasks: ClassVar[tuple[str, ...]] = ("semantic",)
 
     def __init__(self, info: DatasetInfo, *, device: str = "cpu", checkpoint: str | None = None,
                  config: str | None = None) -> None:
@@ -81,7 +89,8 @@ class Generator(ABC):
 
     @abstractmethod
     def generate(self, batch: dict[str, Any], *, seeds: Sequence[int]) -> Any:
-        """Images for ``batch`` (keys ``label``, ``instance``, ``path``; int64 [B,1,H,W] maps): uint8 [B,3,H,W]."""
+        """Images for ``batch`` (the keys of the dataset's task, see ``bench ls --tasks``; for ``semantic``:
+        ``label``, ``instance`` int64 [B,1,H,W] and ``path``): uint8 [B,3,H,W] at the dataset's resolution."""
 
     def train(self, dataset: Any, *, out_dir: str, seed: int, steps: int | None = None) -> str:
         """Train on ``dataset`` and return the checkpoint path. Methods that cannot train raise."""
@@ -164,6 +173,7 @@ def dataset_info(ds: Any) -> DatasetInfo:
         name=ds.card.name, num_classes=int(ds.num_classes), resolution=tuple(ds.resolution),
         has_instances=bool(ds.has_instances), ignore_index=ds.ignore_index,
         palette=tuple(tuple(int(c) for c in rgb) for rgb in ds.palette),
+        task=ds.card.task, task_params=tuple(sorted(ds.task_params.items())),
     )
 
 

@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--check", action="store_true", help="exit 1 when the committed markdown is stale")
     lb.add_argument("--dir", help="leaderboard folder (default: the checkout's leaderboard/)")
 
-    sub.add_parser("ls", help="list methods, datasets, metrics and known weight files")
+    ls = sub.add_parser("ls", help="list methods, datasets, tasks, metrics and known weight files")
+    ls.add_argument("--tasks", action="store_true", help="print each task kind's batch, baseline and metrics")
     wp = sub.add_parser("weights", help="show where each known weight file resolves (no download)")
     wp.add_argument("names", nargs="*", help="only these files (default: all; see `bench ls`)")
     wp.add_argument("--download", action="store_true", help="download missing files (sha256-checked)")
@@ -199,11 +200,16 @@ def cmd_check_adapter(args: argparse.Namespace) -> int:
 
     cls = get_method(args.method)
     ds = get_dataset(args.dataset, args.root)
+    task = ds.task
+    if not task.accepts(tuple(getattr(cls, "tasks", ("semantic",)))):
+        print(f"FAIL  task: {args.method} generates for {', '.join(cls.tasks)}; {ds.card.name} is a {task.name} "
+              f"dataset (batch keys: {', '.join(task.batch_keys)})")
+        return 1
     gen = cls(dataset_info(ds), device=_device(args.device), checkpoint=args.checkpoint, config=args.config)
-    batch = next(iter(ds.loader(batch_size=args.batch_size)))
-    if not getattr(cls, "needs_image", False):
-        batch.pop("image")
-    keys = [ds.samples[i].key for i in range(len(batch["path"]))]
+    keys = [ds.samples[i].key for i in range(min(args.batch_size, len(ds)))]
+    batch = task.adapter_batch(next(iter(ds.loader(batch_size=args.batch_size))), ds.task_params, keys,
+                               with_image=bool(getattr(cls, "needs_image", False)))
+    print(f"task {task.name}: batch {', '.join(batch)}")
     checks = run_checks(gen, batch, [sample_seed(0, k, 0) for k in keys])
     for c in checks:
         print(f"{'PASS' if c.ok else 'FAIL'}  {c.name}: {c.message}")
@@ -235,8 +241,24 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from bench.metrics import registry
     from bench.segmenters import names as segmenter_names
 
-    print("methods: " + ", ".join(method_names()))
-    print("datasets: " + ", ".join(DATASETS.names()))
+    from bench.adapter import get_method
+    from bench.data import load_card
+    from bench.tasks import get_task, task_names
+
+    if args.tasks:
+        for name in task_names():
+            t = get_task(name)
+            print(f"{name}: {t.summary}")
+            print(f"  baseline: {t.baseline}; metrics: {', '.join(t.metrics) if t.metrics else 'every one that applies'}")
+            for key, what in t.batch_keys.items():
+                print(f"  batch[{key!r}]: {what}")
+            if t.params:
+                print(f"  card task_params (defaults): {t.params}")
+        return 0
+    print("methods: " + ", ".join(f"{m} ({'/'.join(getattr(get_method(m), 'tasks', ('semantic',)))})"
+                                  for m in method_names()))
+    print("datasets: " + ", ".join(f"{d} ({load_card(d).task})" for d in DATASETS.names()))
+    print("tasks: " + ", ".join(task_names()) + "  (bench ls --tasks: their batches)")
     print("segmenters: " + ", ".join(segmenter_names()))
     print("metrics: " + ", ".join(registry.names()))
     print("weights:")

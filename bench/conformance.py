@@ -46,8 +46,16 @@ def check_output(method: str, out: Any, batch_size: int, resolution: tuple[int, 
     return out
 
 
-def _slice(batch: dict[str, Any], idx: Sequence[int]) -> dict[str, Any]:
-    return {k: (v[list(idx)] if hasattr(v, "shape") else [v[i] for i in idx]) for k, v in batch.items()}
+def slice_batch(batch: dict[str, Any], idx: Sequence[int]) -> dict[str, Any]:
+    """Rows ``idx`` of a batch: tensors and lists are indexed, per-batch scalars (e.g. ``scale``) kept."""
+    def pick(v: Any) -> Any:
+        if hasattr(v, "shape") and getattr(v, "ndim", 0) > 0:
+            return v[list(idx)]
+        if isinstance(v, (list, tuple)):
+            return [v[i] for i in idx]
+        return v
+
+    return {k: pick(v) for k, v in batch.items()}
 
 
 def run_checks(gen: Any, batch: dict[str, Any], seeds: Sequence[int], *, full: bool = True) -> list[Check]:
@@ -57,8 +65,8 @@ def run_checks(gen: Any, batch: dict[str, Any], seeds: Sequence[int], *, full: b
     diversity metrics)."""
     import torch
 
-    res = tuple(batch["label"].shape[-2:])
-    b = batch["label"].shape[0]
+    res = tuple(gen.info.resolution)  # every task's output: [B, 3, H, W] at the dataset's resolution
+    b = len(batch["path"])
     checks: list[Check] = []
 
     def safe(fn) -> tuple[Any, str | None]:
@@ -92,7 +100,7 @@ def run_checks(gen: Any, batch: dict[str, Any], seeds: Sequence[int], *, full: b
                                                       "gave the same images")))
     singles = []
     for i in range(b):
-        one, err = safe(lambda: gen.generate(_slice(batch, [i]), seeds=[seeds[i]]))
+        one, err = safe(lambda: gen.generate(slice_batch(batch, [i]), seeds=[seeds[i]]))
         if err or output_problem(one, 1, res):
             singles = None
             break

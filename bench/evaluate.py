@@ -36,6 +36,8 @@ class EvalOptions:
     """Options of one evaluation; ``metrics=None`` means every metric that applies to the inputs."""
 
     metrics: tuple[str, ...] | None = None
+    # with metrics=None: the built-in metrics considered (a task's metric set; None: every one), plug-ins always
+    candidates: tuple[str, ...] | None = None
     batch_size: int | None = None  # None: 8 on CPU (fastest per image for Inception there), 64 on CUDA
     device: str = "cpu"
     kid_subsets: int = 100
@@ -250,7 +252,11 @@ def evaluate_folders(
     opts = opts or EvalOptions()
     t0 = time.perf_counter()
     explicit = opts.metrics is not None
-    wanted = list(opts.metrics) if explicit else registry.names()
+    if explicit:
+        wanted = list(opts.metrics)
+    else:
+        wanted = [m for m in registry.names()
+                  if opts.candidates is None or m in opts.candidates or not registry.get(m).builtin]
     specs = {m: registry.get(m) for m in wanted}
     opts = _validate(opts, wanted, explicit)
 

@@ -70,6 +70,7 @@ def records_frame(records: list[dict[str, Any]]):
     for r in records:
         row = {
             "dataset": r["dataset"]["card"].split("@")[0],
+            "task": r["dataset"].get("task") or "semantic",  # records before task kinds were all semantic
             "method": r["method"]["name"],
             "n": _n_text(r),
             "config": r["method"].get("config") or "-",
@@ -81,7 +82,7 @@ def records_frame(records: list[dict[str, Any]]):
             v = r["metrics"].get(m)
             row[m] = float(v) * (100.0 if col.percent else 1.0) if isinstance(v, (int, float)) else None
         rows.append(row)
-    schema = {"dataset": pl.Utf8, "method": pl.Utf8, "n": pl.Utf8, "config": pl.Utf8, "seed": pl.Int64,
+    schema = {"dataset": pl.Utf8, "task": pl.Utf8, "method": pl.Utf8, "n": pl.Utf8, "config": pl.Utf8, "seed": pl.Int64,
               "fingerprint": pl.Utf8,
               "grid": pl.Utf8, **{m: pl.Float64 for m in _columns()}}
     return pl.DataFrame(rows, schema=schema)
@@ -192,7 +193,7 @@ def _protocol_table(group, reported_by_method: dict[str, dict]) -> tuple[list[st
     import polars as pl
 
     columns = _columns()
-    cols = [m for m in columns if group[m].drop_nulls().len() > 0]
+    cols = _task_order([m for m in columns if group[m].drop_nulls().len() > 0], group["task"].to_list())
     # Records of one seed are one measurement (a rerun, the same run in two folders): averaged first, so
     # "seeds" counts distinct seeds and the std is over seeds only.
     per_seed = (group.group_by(["method", "config", "seed"]).agg(
@@ -229,6 +230,18 @@ def _protocol_table(group, reported_by_method: dict[str, dict]) -> tuple[list[st
     return head, rows
 
 
+def _task_order(cols: list[str], tasks: list[str]) -> list[str]:
+    """The columns of a task's track first, in the task's order (its headline metrics), then any other present."""
+    from bench.metrics import registry
+    from bench.tasks import get_task
+
+    order = get_task(tasks[0]).columns if tasks and len(set(tasks)) == 1 else None
+    if not order:
+        return cols
+    keys = [c.key for m in order if m in registry.names() for c in registry.get(m).leaderboard_columns]
+    return [k for k in keys if k in cols] + [k for k in cols if k not in keys]
+
+
 def _md_row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
@@ -248,7 +261,7 @@ def _render_dataset(ds: str, sub, rep, protocols: dict[str, dict]) -> str:
         lines += [f"## Protocol `{fp}`", "",
                   f"{p.get('dataset')} split `{p.get('split')}` at {p.get('eval_resolution')}, images resized with "
                   f"{p.get('image_resize')}; FID/KID: {p.get('feature_extractor')} ({p.get('fid_resize')} resize); "
-                  f"segmenter: {p.get('segmenter') or 'none'}.", ""]
+                  f"segmenter: {p.get('segmenter') or 'none'}." + _task_text(p), ""]
         lines += [_md_row(head), "|" + "---|" * len(head)]
         lines += [_md_row(cells) for cells in rows.values()]
         lines.append("")
@@ -262,6 +275,15 @@ def _render_dataset(ds: str, sub, rep, protocols: dict[str, dict]) -> str:
     if not fps:
         lines += ["No reproduced results yet: `bench run --method <name> --dataset " + ds + "` adds one.", ""]
     return "\n".join(lines)
+
+
+def _task_text(protocol: dict[str, Any]) -> str:
+    """`` Task: super-resolution (scale 4, degradation pil-bicubic).`` for protocols of a task other than semantic."""
+    task = dict(protocol.get("task") or [])
+    if not task:
+        return ""
+    name = json.loads(task.pop("name"))
+    return f" Task: {name} ({', '.join(f'{k} {json.loads(v)}' for k, v in sorted(task.items()))})."
 
 
 def record_row(record: dict[str, Any], record_path: Path) -> str:

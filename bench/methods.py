@@ -1,4 +1,5 @@
-"""Built-in trivial methods, so the whole pipeline runs before any GAN exists."""
+"""Built-in methods that need no training: the oracle (upper bound) and one lower-bound baseline per task kind,
+so every track has rows before any GAN exists (each task names its baseline in ``bench.tasks``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ class RealImageOracle(Generator):
     """Returns the ground-truth photo: the upper-bound row (FID ~0, the segmenter's own mIoU)."""
 
     needs_image = True
+    tasks = ("*",)
 
     def generate(self, batch: dict[str, Any], *, seeds: Sequence[int]) -> Any:
         return batch["image"].clone()
@@ -34,3 +36,102 @@ class LabelColouring(Generator):
     def generate(self, batch: dict[str, Any], *, seeds: Sequence[int]) -> Any:
         label = batch["label"][:, 0].long().clamp(0, len(self.table) - 1)
         return self.table[label].permute(0, 3, 1, 2).contiguous()
+
+
+@register_method("bicubic")
+class Bicubic(Generator):
+    """``super-resolution`` baseline: bicubic upsampling of the low-resolution input (torch, align_corners=False,
+    the convention of SR papers' bicubic rows in PyTorch code; rounded, clamped to 0..255)."""
+
+    tasks = ("super-resolution",)
+
+    def generate(self, batch: dict[str, Any], *, seeds: Sequence[int]) -> Any:
+        import torch
+        import torch.nn.functional as F
+
+        up = F.interpolate(batch["lr"].to(torch.float64), size=self.info.resolution, mode="bicubic",
+                           align_corners=False)
+        return up.round().clamp(0, 255).to(torch.uint8)
+
+
+@register_method("mean-fill")
+class MeanFill(Generator):
+    """``inpainting`` baseline: every missing pixel takes the mean colour of the image's known pixels."""
+
+    tasks = ("inpainting",)
+
+    def generate(self, batch: dict[str, Any], *, seeds: Sequence[int]) -> Any:
+        import torch
+
+        image, hole = batch["masked_image"].to(torch.float64), batch["mask"].to(torch.bool)
+        known = (~hole).to(torch.float64)
+        mean = (image * known).sum((2, 3), keepdim=True) / known.sum((2, 3), keepdim=True).clamp_min(1)
+        return torch.where(hole, mean.round(), image).to(torch.uint8)
+
+
+@register_method("identity")
+class Identity(Generator):
+    """``paired`` / ``unpaired`` / ``attribute`` baseline: the source image itself (bilinear-resized to the target
+    size when the domains' sizes differ): what "no translation" scores."""
+
+    tasks = ("paired", "unpaired", "attribute")
+
+    def generate(self, batch: dict[str, Any], *, seeds: Sequence[int]) -> Any:
+        from bench.tasks.common import resize_uint8
+
+        return resize_uint8(batch["source"], tuple(self.info.resolution), "bilinear")
+
+
+@register_method("class-mean")
+class ClassMean(Generator):
+    """``class`` baseline: the mean training image of the requested class, whatever the seed (no diversity).
+
+    "Training" averages the training split (float64 sums, one pass, no gradients); the means are a plain state
+    dict {"means": uint8 [C,3,H,W]} loaded with weights_only=True."""
+
+    tasks = ("class",)
+
+    def __init__(self, info, **kwargs: Any) -> None:
+        super().__init__(info, **kwargs)
+        self.means = None
+        if self.checkpoint:
+            from bench.checkpoints import load_state_dict
+
+            self.means = load_state_dict(self.checkpoint)["means"]
+
+    def train(self, dataset: Any, *, out_dir: str, seed: int, steps: int | None = None) -> str:
+        from pathlib import Path
+
+        import torch
+
+        from bench.errors import BenchError
+        from bench.fileio import atomic_write_bytes
+
+        h, w = self.info.resolution
+        sums = torch.zeros((self.info.num_classes, 3, h, w), dtype=torch.float64)
+        counts = torch.zeros(self.info.num_classes, dtype=torch.float64)
+        for i in range(len(dataset)):
+            item = dataset[i]
+            c = int(item["class_id"])
+            sums[c] += item["image"].to(torch.float64)
+            counts[c] += 1
+        if not bool((counts > 0).all()):
+            empty = [i for i, n in enumerate(counts.tolist()) if n == 0]
+            raise BenchError(f"class-mean: the training split has no image of class {empty[0]} "
+                             f"({len(empty)} class(es) without images)")
+        means = (sums / counts[:, None, None, None]).round().clamp(0, 255).to(torch.uint8)
+        path = Path(out_dir) / "class-mean.pt"
+        import io
+
+        buf = io.BytesIO()
+        torch.save({"means": means}, buf)
+        atomic_write_bytes(path, buf.getvalue())
+        return str(path)
+
+    def generate(self, batch: dict[str, Any], *, seeds: Sequence[int]) -> Any:
+        from bench.errors import BenchError
+
+        if self.means is None:
+            raise BenchError("class-mean needs its class means: run with --train (one averaging pass over the "
+                             "training split) or --checkpoint class-mean.pt")
+        return self.means[batch["class_id"].long()].clone()

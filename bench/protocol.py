@@ -11,6 +11,7 @@ from typing import Any
 # 2: N (conditions, samples per condition, real images), instance maps, label encoding, the whole segmenter
 #    protocol and the output quantisation joined the fingerprint
 PROTOCOL_VERSION = "2"
+_SET_ONLY = frozenset({"task"})  # see Protocol.task
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ class Protocol:
     ignore_index: int | None = 255
     metric_versions: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     version: str = PROTOCOL_VERSION
+    # Fields added after protocol 2 are part of the dict and the hash only when set, so every protocol that
+    # predates them keeps its fingerprint (None meant the same thing before the field existed):
+    # the task kind and its parameters (scale and degradation, mask protocol, ...); None is `semantic`.
+    task: tuple[tuple[str, str], ...] | None = None
 
     @staticmethod
     def freeze(fields: dict[str, Any] | None) -> tuple[tuple[str, str], ...] | None:
@@ -73,7 +78,8 @@ class Protocol:
         return tuple(sorted((str(k), json.dumps(v, sort_keys=True)) for k, v in fields.items()))
 
     def to_dict(self) -> dict:
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        d = json.loads(json.dumps(dataclasses.asdict(self)))
+        return {k: v for k, v in d.items() if not (k in _SET_ONLY and v is None)}
 
     @property
     def fingerprint(self) -> str:

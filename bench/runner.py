@@ -27,9 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.conformance import slice_batch
+from bench.data import collate
 from bench.errors import BenchError, guarded, require_int
 from bench.fileio import check_writable_dir, json_bytes
 from bench.locks import DirLock
+from bench.protocol import Protocol
 
 
 @dataclass
@@ -99,9 +102,10 @@ def source_digest(ds: Any, indices: list[int], progress: bool | None) -> str:
 EXPORT_FORMAT = 2  # 2: keyed by source content, every exported file's sha256 in export.json
 
 
-def export_real(ds: Any, n: int, progress: bool | None) -> tuple[Path, Path, list[str]]:
-    """Real images and segmenter-space labels of the first ``n`` samples at the eval resolution, exported into
-    the cache once per source content and protocol, shared by all methods and concurrent runs (atomic files).
+def export_real(ds: Any, n: int, progress: bool | None) -> tuple[Path, Path | None, list[str]]:
+    """Real images and (for tasks with label maps) segmenter-space labels of the first ``n`` samples at the eval
+    resolution, exported into the cache once per source content and protocol, shared by all methods and
+    concurrent runs (atomic files).
 
     A cached export is verified file by file against the sha256s of its ``export.json``; a damaged or edited
     file is re-exported from the source (with a warning), never scored."""
@@ -116,6 +120,7 @@ def export_real(ds: Any, n: int, progress: bool | None) -> tuple[Path, Path, lis
              "sources": source_digest(ds, list(range(n)), progress)}
     digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
     base = user_cache_dir() / "real" / f"{ds.card.name}-{ds.split}-{digest}"
+    with_labels = ds.task.uses_labels
     real_dir, label_dir = base / "images", base / "labels"
     index_file = base / "export.json"
     index: dict[str, dict[str, str]] = {}
@@ -129,7 +134,9 @@ def export_real(ds: Any, n: int, progress: bool | None) -> tuple[Path, Path, lis
     todo, damaged = [], []
     for i, key in enumerate(keys):
         want = index.get(key, {})
-        files = {"image": real_dir / f"{key}.png", "label": label_dir / f"{key}.png"}
+        files = {"image": real_dir / f"{key}.png"}
+        if with_labels:
+            files["label"] = label_dir / f"{key}.png"
         present = all(f.is_file() for f in files.values())
         if present and want and all(sha256_file(f) == want.get(k) for k, f in files.items()):
             continue
@@ -143,15 +150,16 @@ def export_real(ds: Any, n: int, progress: bool | None) -> tuple[Path, Path, lis
     for i in tqdm(todo, desc="real images", unit="img", disable=(not progress) if progress is not None else None,
                   leave=False, file=sys.stderr):
         image, label, _ = ds.arrays(i, cached=False)  # from the source: a cache never feeds the reference side
-        seg = lut[label]
-        dtype = np.uint8 if seg.max() < 256 else np.uint16
-        _atomic_png(label_dir / f"{keys[i]}.png", seg.astype(dtype))
         _atomic_png(real_dir / f"{keys[i]}.png", np.ascontiguousarray(image))
-        index[keys[i]] = {"image": sha256_file(real_dir / f"{keys[i]}.png"),
-                          "label": sha256_file(label_dir / f"{keys[i]}.png")}
+        index[keys[i]] = {"image": sha256_file(real_dir / f"{keys[i]}.png")}
+        if with_labels:
+            seg = lut[label]
+            dtype = np.uint8 if seg.max() < 256 else np.uint16
+            _atomic_png(label_dir / f"{keys[i]}.png", seg.astype(dtype))
+            index[keys[i]]["label"] = sha256_file(label_dir / f"{keys[i]}.png")
     if todo or not index_file.is_file():
         atomic_write_bytes(index_file, json_bytes({"identity": ident, "files": {k: index[k] for k in keys}}))
-    return real_dir, label_dir, keys
+    return real_dir, (label_dir if with_labels else None), keys
 
 
 def check_split(ds: Any, limit: int | None, partial: bool) -> bool:
@@ -207,6 +215,12 @@ def run(spec: RunSpec) -> dict[str, Any]:
     cls = get_method(spec.method)
     name = getattr(cls, "method_name", spec.method)
     ds = get_dataset(spec.dataset, spec.root, spec.split, spec.resolution)
+    task, task_params = ds.task, ds.task_params
+    method_tasks = tuple(getattr(cls, "tasks", ("semantic",)))
+    if not task.accepts(method_tasks):
+        raise BenchError(f"method '{name}' generates for task {', '.join(method_tasks)}; {ds.card.name} is a "
+                         f"{task.name} dataset (its baseline: --method {task.baseline}; 'bench ls --tasks' lists "
+                         "each task's batch)")
     partial = check_split(ds, spec.limit, spec.partial)
     native = cls.native_resolution(ds.card.name, spec.config)
     if native is not None and not spec.train and tuple(native) != tuple(ds.resolution) and not spec.any_resolution:
@@ -265,9 +279,9 @@ def run(spec: RunSpec) -> dict[str, Any]:
         # The contract that correctness and resume rely on, on the first two label maps, before any work: output
         # shape/dtype/device, same seeds -> same images, other seeds -> other images (multimodal), batch-size
         # independence (a resumed run generates sub-batches).
-        first = ds.loader(batch_size=min(2, n)).__iter__().__next__()
-        if not getattr(cls, "needs_image", False):
-            first = {k: v for k, v in first.items() if k != "image"}
+        with_image = bool(getattr(cls, "needs_image", False))
+        first = task.adapter_batch(next(iter(ds.loader(batch_size=min(2, n)))), task_params, keys[:2],
+                                   with_image=with_image)
         for check in run_checks(gen, first, [sample_seed(spec.seed, key, 0) for key in keys[:2]], full=False):
             if not check.ok:
                 raise BenchError(f"method '{name}' fails the adapter contract ({check.name}): {check.message}; "
@@ -280,21 +294,17 @@ def run(spec: RunSpec) -> dict[str, Any]:
         regenerated: set[str] = set()
         bar = tqdm(total=missing, desc=f"generate {name}", unit="img", file=sys.stderr, leave=False,
                    disable=(not spec.progress) if spec.progress is not None else None)
-        from bench.data import collate
-
         for s in range(0, len(todo), spec.batch_size):
             idx = todo[s : s + spec.batch_size]
-            batch = collate([ds[i] for i in idx])
-            if not getattr(cls, "needs_image", False):
-                batch.pop("image")
+            batch = task.adapter_batch(collate([ds[i] for i in idx]), task_params, [keys[i] for i in idx],
+                                       with_image=with_image)
             for k in range(k_samples):
                 # only missing samples: a finished PNG is never rewritten (batch-size independence makes the
                 # sub-batch give the same images)
                 rows = [j for j, i in enumerate(idx) if not fake_path(keys[i], k).is_file()]
                 if not rows:
                     continue
-                sub = batch if len(rows) == len(idx) else {
-                    key: (v[rows] if hasattr(v, "shape") else [v[j] for j in rows]) for key, v in batch.items()}
+                sub = batch if len(rows) == len(idx) else slice_batch(batch, rows)
                 seeds = [sample_seed(spec.seed, keys[idx[j]], k) for j in rows]
                 with torch.no_grad():
                     out = guarded(f"method '{name}' failed in generate", lambda: gen.generate(sub, seeds=seeds))
@@ -348,9 +358,13 @@ def run(spec: RunSpec) -> dict[str, Any]:
             evaluation = None
             (run_dir / "grid.png").unlink(missing_ok=True)
         if evaluation is None:
-            segmenter = spec.segmenter or default_segmenter(ds)
+            segmenter = (spec.segmenter or default_segmenter(ds)) if task.uses_labels else None
+            if spec.segmenter and not task.uses_labels:
+                raise BenchError(f"--segmenter: {ds.card.name} is a {task.name} dataset, it has no label maps to "
+                                 "score a segmentation against")
+            task_fields = {"task": Protocol.freeze(task.protocol(task_params))} if task.protocol(task_params) else {}
             opts = EvalOptions(
-                metrics=spec.metrics, device=spec.device, segmenter=segmenter,
+                metrics=spec.metrics, candidates=task.metrics, device=spec.device, segmenter=segmenter,
                 # the protocol's subset size: 1000, or N for smaller splits (recorded, no clamping warning)
                 kid_subset_size=min(1000, n),
                 num_classes=ds.segmenter_num_classes if segmenter else None, ignore_index=ds.ignore_index,
@@ -358,7 +372,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
                 protocol_fields={"dataset": ds.card.id, "split": ds.split, "image_resize": ds.card.image_resize,
                                  "label_resize": "nearest", "n_conditions": n, "samples_per_condition": k_samples,
                                  "n_real": n, "partial": partial, "has_instances": ds.has_instances,
-                                 "label_encoding": label_encoding(ds)},
+                                 "label_encoding": label_encoding(ds), **task_fields},
             )
             evaluation = evaluate_folders(real_dir, fake_dir, label_dir, opts)
             atomic_write_bytes(eval_file, json_bytes(evaluation))
@@ -366,7 +380,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
 
         grid_png = run_dir / "grid.png"
         if not grid_png.is_file():
-            _atomic_png(grid_png, make_grid(ds, keys, fake_path, k_samples))
+            _atomic_png(grid_png, make_grid(ds, keys, fake_path, k_samples, task_params))
         timings["total_s"] = time.perf_counter() - t0
 
         record = {
@@ -381,7 +395,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
             "dataset": {"card": ds.card.id, "card_sha256": ds.card.sha256, "manifest_sha256": ds.manifest.sha256,
                         "split": ds.split, "n": n, "partial": partial, "resolution": list(ds.resolution),
                         "image_resize": ds.card.image_resize, "layout": ds.layout,
-                        "has_instances": ds.has_instances},
+                        "has_instances": ds.has_instances, "task": task.name, "task_params": task_params},
             "protocol": evaluation["protocol"],
             "fingerprint": evaluation["fingerprint"],
             "metrics": evaluation["metrics"],
@@ -472,16 +486,19 @@ def default_segmenter(ds: Any) -> str | None:
     return default_for(ds.card.name)
 
 
-def make_grid(ds: Any, keys: list[str], fake_path: Any, k_samples: int, rows: int = 4) -> Any:
-    """label (card palette) | generated samples | real photo, for the first ``rows`` label maps."""
+def make_grid(ds: Any, keys: list[str], fake_path: Any, k_samples: int, task_params: dict[str, Any],
+              rows: int = 4) -> Any:
+    """condition (the task's picture of it: the label map in the card palette, the upsampled low-res input, the
+    image with its hole) | generated samples | real photo, for the first ``rows`` conditions."""
     import numpy as np
     from PIL import Image
 
-    palette = np.asarray(ds.palette, dtype=np.uint8)
+    from bench.tasks.common import hwc
+
     lines = []
     for i in range(min(rows, len(keys))):
-        image, label, _ = ds.arrays(i)
-        colour = palette[np.clip(label, 0, len(palette) - 1)]
+        batch = collate([ds[i]])
+        condition = ds.task.show(batch, 0, task_params, ds.palette, [keys[i]])
         samples = [np.asarray(Image.open(fake_path(keys[i], k)).convert("RGB")) for k in range(min(k_samples, 4))]
-        lines.append(np.concatenate([colour, *samples, image], axis=1))
+        lines.append(np.concatenate([condition, *samples, hwc(batch["image"][0])], axis=1))
     return np.concatenate(lines, axis=0)

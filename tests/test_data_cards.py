@@ -53,7 +53,8 @@ def test_datasets_are_discovered_from_the_card_folders():
     # what the published numbers of each card use (was bench.segmenters.DEFAULT_FOR_DATASET)
     assert {n: default_segmenter(n) for n in folders} == {
         "ade20k": "upernet101-ade20k", "cityscapes": "drn-d-105-cityscapes", "coco-stuff": "deeplabv2-cocostuff164k",
-        "facades": None, "synthetic-streets": "embedded-synthetic-streets"}
+        "facades": None, "synthetic-streets": "embedded-synthetic-streets", "synthetic-streets-inpainting": None,
+        "synthetic-streets-sr": None}
 
 
 def test_a_new_card_folder_is_a_new_dataset(tmp_path, monkeypatch):

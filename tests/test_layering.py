@@ -130,7 +130,8 @@ def test_the_core_works_without_reference_models(folders, tmp_path):
     assert codes == [0, 0, 0, 2, 2, 2], (codes, err)
     assert out.strip().endswith("LOADED False"), out
     lines = out.splitlines()
-    assert "methods: label-colouring, oracle" in lines
+    assert ("methods: bicubic (super-resolution), class-mean (class), identity (paired/unpaired/attribute), "
+            "label-colouring (semantic), mean-fill (inpainting), oracle (*)") in lines
     assert "check-adapter" in out and "{eval,run,check-adapter,leaderboard,ls,weights,data}" in out  # no train
     assert not any("torchvision-vgg19" in line for line in lines)
     assert "unknown method 'spade'" in err and "unknown weight file 'torchvision-vgg19'" in err

@@ -267,12 +267,25 @@ class PairedDataset:
     def palette(self) -> "np.ndarray":
         return self.card.palette()
 
+    @property
+    def task(self) -> Any:
+        """The card's task kind (a ``bench.tasks.Task``)."""
+        from bench.tasks import get_task
+
+        return get_task(self.card.task)
+
+    @property
+    def task_params(self) -> dict[str, Any]:
+        """The card's task_params with defaults, checked at this dataset's resolution (e.g. a multiple of the scale)."""
+        return self.task.resolve_params(self.card.raw.get("task_params"), str(self.card.path), tuple(self.resolution))
+
     def fingerprint(self) -> dict[str, Any]:
         """Everything about this data that can change a number (for the protocol / result record)."""
         return {"card": self.card.id, "card_sha256": self.card.sha256, "split": self.split,
                 "manifest_sha256": self.manifest.sha256, "n": len(self), "layout": self.layout,
                 "resolution": list(self.resolution), "image_resize": self.card.image_resize,
-                "label_resize": "nearest", "has_instances": self.has_instances}
+                "label_resize": "nearest", "has_instances": self.has_instances,
+                "task": self.card.task, "task_params": self.task_params}
 
     @property
     def has_instances(self) -> bool:

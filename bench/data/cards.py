@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
+from bench.registry import did_you_mean
 from bench.fileio import sha256_file
 
 # Filters a card may name; values are PIL's resampling names (resolved lazily, PIL is only needed to resize).
@@ -22,9 +23,13 @@ _CARD_KEYS = {
     "name", "version", "title", "homepage", "license", "citation", "provenance", "label_format",
     "instance_format", "image_format", "eval_split", "splits", "eval_resolution", "resolutions", "image_resize",
     "label_resize", "resize_mode", "generator", "segmenter", "has_instances", "classes", "layouts", "synthetic",
+    "task", "task_params", "derived_from",
 }
 _CARD_REQUIRED = _CARD_KEYS - {"resolutions", "synthetic", "homepage", "citation", "provenance", "instance_format",
-                               "image_format"}
+                               "image_format", "task_params", "derived_from"}
+# a derived card (``"derived_from": "<base>"``) poses another task on the base card's files: it states these
+# keys itself and takes every other key (classes, splits, layouts, manifests, loader data) from the base
+_DERIVED_OWN = {"name", "version", "title", "task", "derived_from"}
 _CLASS_KEYS = {"id", "name", "color", "generator_id", "segmenter_id", "category", "has_instances", "synonyms"}
 _CLASS_REQUIRED = {"id", "name", "color", "generator_id", "segmenter_id"}
 _SPACE_KEYS = {"num_classes", "ignore_index", "note"}
@@ -158,6 +163,23 @@ class Card:
     def has_instances(self) -> bool:
         return bool(self.raw["has_instances"])
 
+    @property
+    def task(self) -> str:
+        """The task kind (``bench.tasks``): what a condition is and what the track measures."""
+        return self.raw["task"]
+
+    @property
+    def task_params(self) -> dict[str, Any]:
+        """The card's ``task_params`` with the task's defaults filled in (validated when the card is loaded)."""
+        from bench.tasks import get_task
+
+        return get_task(self.task).resolve_params(self.raw.get("task_params"), str(self.path), self.eval_resolution)
+
+    @property
+    def data_name(self) -> str:
+        """The dataset whose files and manifests this card reads: its own, or the base card's when derived."""
+        return self.raw.get("derived_from") or self.name
+
     def layout(self, name: str) -> Layout:
         for lay in self.layouts:
             if lay.name == name:
@@ -225,6 +247,12 @@ def validate_card(raw: dict[str, Any], path: Path) -> Card:
             raise BenchError(f"{where}: {key} '{raw[key]}' is not one of {', '.join(RESIZE_FILTERS)}")
     if raw["label_resize"] != "nearest":
         raise BenchError(f"{where}: label_resize '{raw['label_resize']}': label ids can only be resized with nearest")
+    if "task" in raw:
+        from bench.tasks import TASKS, get_task
+
+        if raw["task"] not in TASKS:
+            raise BenchError(f"{where}: task {raw['task']!r} is not a task kind{did_you_mean(str(raw['task']), TASKS)}")
+        get_task(raw["task"]).resolve_params(raw.get("task_params"), where, tuple(raw["eval_resolution"]))
     if raw["resize_mode"] != "stretch":
         raise BenchError(f"{where}: resize_mode '{raw['resize_mode']}' is not supported (only 'stretch')")
     if not isinstance(raw["splits"], dict) or raw["eval_split"] not in raw["splits"]:
@@ -327,12 +355,33 @@ def load_card(name: str) -> Card:
         raw = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise BenchError(f"{path}: not a readable JSON card ({exc})") from exc
+    sha = sha256_file(path)
+    if isinstance(raw, dict) and "derived_from" in raw:
+        raw, sha = _derive(raw, path, sha)
     card = validate_card(raw, path)
     if card.name != name:
         raise BenchError(f"{path}: card name '{card.name}' differs from its folder '{name}'")
-    card = Card(card.name, card.version, path, sha256_file(path), raw, card.classes, card.layouts)
+    card = Card(card.name, card.version, path, sha, raw, card.classes, card.layouts)
     _CARDS[name] = card
     return card
+
+
+def _derive(raw: dict[str, Any], path: Path, sha: str) -> tuple[dict[str, Any], str]:
+    """The full card of a derived card: the base card's keys, then its own; its sha256 covers both files."""
+    import hashlib
+
+    base_name = raw["derived_from"]
+    if not isinstance(base_name, str) or base_name not in card_names():
+        raise BenchError(f"{path}: derived_from {base_name!r} is not a dataset card (known: {', '.join(card_names())})")
+    base = load_card(base_name)
+    if "derived_from" in base.raw:
+        raise BenchError(f"{path}: derived_from '{base_name}' is itself derived; derive from its base")
+    missing = sorted({"name", "version", "title", "task"} - set(raw))
+    if missing:
+        raise BenchError(f"{path}: missing key '{missing[0]}' (a derived card states its name, version, title, task)")
+    merged = {k: v for k, v in base.raw.items() if k not in _DERIVED_OWN | {"task_params"}}
+    merged.update(raw)
+    return merged, hashlib.sha256(f"{base.sha256}/{sha}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -357,7 +406,7 @@ class Manifest:
 
 
 def manifest_path(card: Card, split: str, resolution: tuple[int, int] | None = None) -> Path:
-    base = card.path.parent
+    base = datasets_dir() / card.data_name
     if resolution is not None and card.resolutions:
         return base / f"{split}-{resolution[0]}x{resolution[1]}.manifest.json"
     return base / f"{split}.manifest.json"
@@ -377,8 +426,8 @@ def load_manifest(card: Card, split: str, resolution: tuple[int, int] | None = N
     _check_keys(str(path), raw, _MANIFEST_KEYS, {"manifest_version", "dataset", "split", "kind", "count"})
     if raw["kind"] not in MANIFEST_KINDS:
         raise BenchError(f"{path}: kind '{raw['kind']}' is not one of {', '.join(MANIFEST_KINDS)}")
-    if raw["dataset"] != card.name or raw["split"] != split:
-        raise BenchError(f"{path}: manifest is for {raw['dataset']}/{raw['split']}, expected {card.name}/{split}")
+    if raw["dataset"] != card.data_name or raw["split"] != split:
+        raise BenchError(f"{path}: manifest is for {raw['dataset']}/{raw['split']}, expected {card.data_name}/{split}")
     if raw["kind"] != "published-counts" and len(raw.get("files", [])) != raw["count"]:
         raise BenchError(f"{path}: lists {len(raw.get('files', []))} files but count is {raw['count']}")
     if card.splits[split] != raw["count"]:

@@ -1,0 +1,60 @@
+"""``super-resolution``: low-resolution image + scale -> high-resolution image (SRResNet, SRGAN, ESRGAN).
+
+The low-resolution input is made from the high-resolution image by the card's ``degradation`` (fingerprinted):
+``pil-bicubic`` is PIL's bicubic reduction, which antialiases (its support grows with the scale, like MATLAB's
+``imresize``; the two differ by a few grey levels, so they are different protocols)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from bench.tasks import Task
+from bench.tasks.common import hwc, resize_uint8
+
+DEGRADATIONS = ("pil-bicubic",)
+SCALES = (2, 3, 4, 8)
+
+
+def check_params(params: Mapping[str, Any], resolution: tuple[int, int]) -> str | None:
+    s = params["scale"]
+    if s not in SCALES:
+        return f"scale {s} is not one of {', '.join(map(str, SCALES))}"
+    if params["degradation"] not in DEGRADATIONS:
+        return f"degradation '{params['degradation']}' is not one of {', '.join(DEGRADATIONS)}"
+    if resolution[0] % s or resolution[1] % s:
+        return f"the resolution {resolution[0]}x{resolution[1]} is not a multiple of the scale {s}"
+    return None
+
+
+def degrade(images: Any, scale: int, degradation: str = "pil-bicubic") -> Any:
+    """uint8 [B,3,H,W] high-resolution images -> uint8 [B,3,H/scale,W/scale] (the task's input)."""
+    h, w = images.shape[-2:]
+    return resize_uint8(images, (h // scale, w // scale), "bicubic")
+
+
+def make_batch(batch: dict[str, Any], params: Mapping[str, Any], keys: list[str]) -> dict[str, Any]:
+    lr = batch["lr"] if "lr" in batch else degrade(batch["image"], params["scale"], params["degradation"])
+    return {"lr": lr, "scale": int(params["scale"]), "path": list(batch["path"])}
+
+
+def show(batch: dict[str, Any], j: int, params: Mapping[str, Any], palette: Any, keys: list[str]) -> Any:
+    lr = make_batch(batch, params, keys)["lr"][j : j + 1]
+    return hwc(resize_uint8(lr, tuple(batch["image"].shape[-2:]), "nearest")[0])
+
+
+TASK = Task(
+    name="super-resolution",
+    summary="low-resolution image + scale -> high-resolution image",
+    batch_keys={
+        "lr": "uint8 [B,3,H/scale,W/scale] low-resolution input (the card's degradation of the real image)",
+        "scale": "int upscaling factor (the output is [B,3,H,W])",
+        "path": "list[str] source file of each sample",
+    },
+    baseline="bicubic",
+    make_batch=make_batch,
+    show=show,
+    metrics=("psnr", "ssim", "lpips", "fid", "kid"),
+    columns=("psnr", "ssim", "lpips", "fid", "kid"),
+    params={"scale": 4, "degradation": "pil-bicubic"},
+    check_params=check_params,
+)
