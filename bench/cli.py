@@ -150,7 +150,8 @@ def _fmt(v: object) -> str:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from bench.evaluate import EvalOptions, evaluate_folders
-    from bench.fileio import check_writable_file, write_json
+    from bench.fileio import check_writable_file
+    from bench.results import write_eval_record
 
     check_writable_file(args.out, "--out")
     opts = EvalOptions(
@@ -160,7 +161,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         ignore_index=args.ignore_index, cache=not args.no_cache, inception_weights=args.inception_weights,
     )
     record = evaluate_folders(args.real, args.fake, args.labels, opts)
-    write_json(args.out, record)
+    write_eval_record(args.out, record)
     print(f"protocol {record['fingerprint']}  real={record['inputs']['real']['n']}  fake={record['inputs']['fake']['n']}")
     _print_metrics(record)
     print(f"wrote {args.out}")

@@ -27,6 +27,7 @@ from bench import images as imio
 from bench.errors import BenchError, WeightsUnavailable, guarded, require_int
 from bench.fileio import atomic_write_bytes, save_npz_atomic, write_json  # noqa: F401 (re-exported)
 from bench.protocol import Protocol
+from bench.results import EVAL_SCHEMA, EvalRecord
 
 FEATURE_CACHE_VERSION = "2"  # 2: a sha256 of the features in the file
 
@@ -240,8 +241,9 @@ def evaluate_folders(
     fake_dir: str | os.PathLike[str],
     labels_dir: str | os.PathLike[str] | None = None,
     opts: EvalOptions | None = None,
-) -> dict[str, Any]:
-    """Evaluate ``fake_dir`` against ``real_dir``; return the result record (nothing is written here).
+) -> EvalRecord:
+    """Evaluate ``fake_dir`` against ``real_dir``; return the evaluation record (bench.results.EvalRecord; nothing
+    is written here).
 
     Plan (which registered metrics apply to these inputs), build (each network once, through the weight
     resolver), one streaming pass over the fake images (whole conditions per batch; paired real images decoded
@@ -423,7 +425,7 @@ def evaluate_folders(
     timings["total_s"] = time.perf_counter() - t0
 
     record = {
-        "schema": "cgan-bench/eval-record/1",
+        "schema": EVAL_SCHEMA,
         "metrics": values,
         "details": details,
         "unavailable": unavailable,

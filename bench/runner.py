@@ -208,7 +208,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
     from bench.data import get_dataset
     from bench.evaluate import EvalOptions, evaluate_folders
     from bench.fileio import atomic_write_bytes
-    from bench.results import SCHEMA, git_commit, record_name, results_dir
+    from bench.results import MethodInfo, git_commit, make_run_record, record_name, results_dir, write_eval_record
+    from bench.schema import check
 
     t0 = time.perf_counter()
     spec.validate()
@@ -246,6 +247,14 @@ def run(spec: RunSpec) -> dict[str, Any]:
         checkpoint = cls.default_checkpoint(ds.card.name, spec.config)
     gen = _construct(cls, name, info, spec.device, checkpoint, spec.config)
     prov = gen.provenance()
+    # the adapter's own keys first: ours (name, trained, ...) are never overridden by a provenance() of the same name
+    method_info = {**{k: v for k, v in prov.items() if k not in ("adapter", "config", "checkpoint", "checkpoint_sha256")},
+                   "name": name, "adapter": prov.get("adapter"), "config": spec.config,
+                   "checkpoint": prov.get("checkpoint"), "checkpoint_sha256": prov.get("checkpoint_sha256"),
+                   "trained": spec.train, "native_resolution": list(native) if native else None,
+                   "uses_instances": bool(getattr(gen, "needs_instance", False))}
+    check(method_info, MethodInfo, f"method '{name}'", "from its adapter's provenance(); see "
+          "bench.results.MethodInfo", field="method")  # refused before any work, not after the evaluation
 
     n = len(ds) if spec.limit is None else min(spec.limit, len(ds))
     k_samples = spec.samples_per_label
@@ -352,7 +361,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
         eval_file = run_dir / "evaluation.json"
         evaluation = _read_evaluation(eval_file) if eval_file.is_file() else None
         fake_content = imio.content_hash(on_disk)
-        if evaluation is not None and evaluation.get("inputs", {}).get("fake", {}).get("content_sha256") != fake_content:
+        if evaluation is not None and evaluation["inputs"]["fake"]["content_sha256"] != fake_content:
             print(f"warning: {eval_file} evaluated other samples than those in {fake_dir}; evaluating again",
                   file=sys.stderr)
             evaluation = None
@@ -375,7 +384,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
                                  "label_encoding": label_encoding(ds), **task_fields},
             )
             evaluation = evaluate_folders(real_dir, fake_dir, label_dir, opts)
-            atomic_write_bytes(eval_file, json_bytes(evaluation))
+            write_eval_record(eval_file, evaluation)
         timings["evaluate_s"] = time.perf_counter() - t
 
         grid_png = run_dir / "grid.png"
@@ -383,36 +392,15 @@ def run(spec: RunSpec) -> dict[str, Any]:
             _atomic_png(grid_png, make_grid(ds, keys, fake_path, k_samples, task_params))
         timings["total_s"] = time.perf_counter() - t0
 
-        record = {
-            "schema": SCHEMA,
-            "run_id": run_id,
-            "method": {"name": name, "adapter": prov.get("adapter"), "config": spec.config,
-                       "checkpoint": prov.get("checkpoint"), "checkpoint_sha256": prov.get("checkpoint_sha256"),
-                       "trained": spec.train, "native_resolution": list(native) if native else None,
-                       "uses_instances": bool(getattr(gen, "needs_instance", False)),
-                       **{k: v for k, v in prov.items() if k not in
-                          ("adapter", "config", "checkpoint", "checkpoint_sha256")}},
-            "dataset": {"card": ds.card.id, "card_sha256": ds.card.sha256, "manifest_sha256": ds.manifest.sha256,
-                        "split": ds.split, "n": n, "partial": partial, "resolution": list(ds.resolution),
-                        "image_resize": ds.card.image_resize, "layout": ds.layout,
-                        "has_instances": ds.has_instances, "task": task.name, "task_params": task_params},
-            "protocol": evaluation["protocol"],
-            "fingerprint": evaluation["fingerprint"],
-            "metrics": evaluation["metrics"],
-            "unavailable": evaluation["unavailable"],
-            "details": evaluation["details"],
-            "seeds": {"run": spec.seed, "samples_per_label": k_samples},
-            "weights": evaluation["weights"],
-            "versions": evaluation["versions"],
-            "git_commit": git_commit(),
-            "device": str(spec.device),
-            "timings": timings,
-            "n_real": n,
-            "n_fake": n * k_samples,
-            "grid": "",
-        }
+        record = make_run_record(
+            evaluation, run_id=run_id, method=method_info,
+            dataset={"card": ds.card.id, "card_sha256": ds.card.sha256, "manifest_sha256": ds.manifest.sha256,
+                     "split": ds.split, "task": task.name, "task_params": task_params, "n": n, "partial": partial,
+                     "resolution": list(ds.resolution), "image_resize": ds.card.image_resize, "layout": ds.layout,
+                     "has_instances": ds.has_instances},
+            seeds={"run": spec.seed, "samples_per_label": k_samples}, git_commit=git_commit(),
+            device=str(spec.device), timings=timings, n_real=n, n_fake=n * k_samples)
         rec_path = out_dir / record_name(record)
-        record["grid"] = rec_path.with_suffix(".png").name
         write_record(rec_path, record, grid_png.read_bytes())
         record["_path"] = str(rec_path)
         return record
@@ -451,11 +439,15 @@ def _read_json_or_none(path: Path) -> Any:
 
 
 def _read_evaluation(path: Path) -> dict[str, Any] | None:
-    """A finished evaluation, or None (with a warning) when the file is damaged: it is then redone."""
+    """A finished evaluation, or None (with a warning) when the file is damaged or not a valid evaluation record
+    (bench.results.EvalRecord): it is then redone."""
+    from bench.results import eval_record_problem
+
     obj = _read_json_or_none(path)
-    if isinstance(obj, dict) and all(k in obj for k in ("protocol", "fingerprint", "metrics")):
+    why = "not readable JSON" if obj is None else eval_record_problem(obj)
+    if why is None:
         return obj
-    print(f"warning: {path} is damaged; evaluating again", file=sys.stderr)
+    print(f"warning: {path} is damaged; evaluating again ({why})", file=sys.stderr)
     return None
 
 
