@@ -215,13 +215,9 @@ def run(spec: RunSpec) -> dict[str, Any]:
     spec.validate()
     cls = get_method(spec.method)
     name = getattr(cls, "method_name", spec.method)
+    _check_task(cls, name, spec)  # from the card, before the data is read (or generated)
     ds = get_dataset(spec.dataset, spec.root, spec.split, spec.resolution)
     task, task_params = ds.task, ds.task_params
-    method_tasks = tuple(getattr(cls, "tasks", ("semantic",)))
-    if not task.accepts(method_tasks):
-        raise BenchError(f"method '{name}' generates for task {', '.join(method_tasks)}; {ds.card.name} is a "
-                         f"{task.name} dataset (its baseline: --method {task.baseline}; 'bench ls --tasks' lists "
-                         "each task's batch)")
     partial = check_split(ds, spec.limit, spec.partial)
     native = cls.native_resolution(ds.card.name, spec.config)
     if native is not None and not spec.train and tuple(native) != tuple(ds.resolution) and not spec.any_resolution:
@@ -368,9 +364,6 @@ def run(spec: RunSpec) -> dict[str, Any]:
             (run_dir / "grid.png").unlink(missing_ok=True)
         if evaluation is None:
             segmenter = (spec.segmenter or default_segmenter(ds)) if task.uses_labels else None
-            if spec.segmenter and not task.uses_labels:
-                raise BenchError(f"--segmenter: {ds.card.name} is a {task.name} dataset, it has no label maps to "
-                                 "score a segmentation against")
             task_fields = {"task": Protocol.freeze(task.protocol(task_params))} if task.protocol(task_params) else {}
             opts = EvalOptions(
                 metrics=spec.metrics, candidates=task.metrics, device=spec.device, segmenter=segmenter,
@@ -406,6 +399,24 @@ def run(spec: RunSpec) -> dict[str, Any]:
         return record
     finally:
         lock.release()
+
+
+def _check_task(cls: Any, name: str, spec: RunSpec) -> None:
+    """One line when the method does not generate for the dataset's task, or an option does not apply to it."""
+    from bench.data import DATASETS, load_card
+    from bench.tasks import get_task
+
+    DATASETS.get(spec.dataset)  # unknown names raise with a did-you-mean
+    card = load_card(spec.dataset)
+    task = get_task(card.task)
+    method_tasks = tuple(getattr(cls, "tasks", ("semantic",)))
+    if not task.accepts(method_tasks):
+        raise BenchError(f"method '{name}' generates for task {', '.join(method_tasks)}; {card.name} is a "
+                         f"{task.name} dataset (its baseline: --method {task.baseline}; 'bench ls --tasks' lists "
+                         "each task's batch)")
+    if spec.segmenter and not task.uses_labels:
+        raise BenchError(f"--segmenter: {card.name} is a {task.name} dataset, it has no label maps to score a "
+                         "segmentation against")
 
 
 def _construct(cls: Any, name: str, info: Any, device: str, checkpoint: str | None, config: str | None) -> Any:

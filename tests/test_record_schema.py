@@ -21,6 +21,8 @@ from bench.schema import fields, problem
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED = sorted((REPO / "leaderboard" / "results").glob("*/*.json"))
+# the result/1 records (semantic, synthetic-streets): the mutation tests below start from the first of them
+V1_RECORDS = [p for p in COMMITTED if json.loads(p.read_text())["schema"] == "cgan-bench/result/1"]
 
 
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
@@ -28,12 +30,18 @@ def test_every_committed_record_validates(path):
     obj = json.loads(path.read_text())
     rec = read_result(path, obj)
     assert problem(rec, ResultRecord) is None
-    assert obj["schema"] == "cgan-bench/result/1" and rec["dataset"]["task"] == "semantic"
-    assert "task" not in obj["dataset"], "read_result upgrades in memory, never the caller's dict"
+    if obj["schema"] == "cgan-bench/result/1":
+        assert rec["dataset"]["task"] == "semantic" and rec["dataset"]["task_params"] == {}
+        assert "task" not in obj["dataset"], "read_result upgrades in memory, never the caller's dict"
+    else:
+        from bench.data import load_card
+
+        assert obj["schema"] == SCHEMA and rec == obj
+        assert rec["dataset"]["task"] == load_card(rec["dataset"]["card"].split("@")[0]).task
 
 
 def test_committed_records_exist():
-    assert len(COMMITTED) >= 5  # the parametrized test above must not pass by checking nothing
+    assert len(COMMITTED) >= 9 and len(V1_RECORDS) >= 5  # the tests above must not pass by checking nothing
 
 
 @pytest.fixture
@@ -134,8 +142,8 @@ V2 = {"dataset.task": "semantic", "dataset.task_params": {}, "schema": SCHEMA}  
 def test_a_damaged_record_is_one_line_naming_the_file_and_the_field(tmp_path, edits, needle):
     lb = tmp_path / "results" / "synthetic-streets"
     lb.mkdir(parents=True)
-    path = lb / COMMITTED[0].name
-    rec = json.loads(COMMITTED[0].read_text())
+    path = lb / V1_RECORDS[0].name
+    rec = json.loads(V1_RECORDS[0].read_text())
     for dotted, value in edits.items():
         _set(rec, dotted, value)
     path.write_text(json.dumps(rec))
@@ -146,7 +154,7 @@ def test_a_damaged_record_is_one_line_naming_the_file_and_the_field(tmp_path, ed
 
 
 def test_a_v2_record_reads_as_written(tmp_path):
-    rec = json.loads(COMMITTED[0].read_text())
+    rec = json.loads(V1_RECORDS[0].read_text())
     for dotted, value in {**V2, "dataset.task": "instance-sketch"}.items():
         _set(rec, dotted, value)
     assert read_result(tmp_path / "r.json", copy.deepcopy(rec)) == rec  # no upgrade: task is the record's own
@@ -157,8 +165,8 @@ def test_a_schema_this_version_does_not_read_is_refused(tmp_path, capsys, schema
     lb = tmp_path / "lb"
     (lb / "results" / "synthetic-streets").mkdir(parents=True)
     shutil.copy(REPO / "leaderboard" / "reported.csv", lb / "reported.csv")
-    path = lb / "results" / "synthetic-streets" / COMMITTED[0].name
-    rec = json.loads(COMMITTED[0].read_text())
+    path = lb / "results" / "synthetic-streets" / V1_RECORDS[0].name
+    rec = json.loads(V1_RECORDS[0].read_text())
     _set(rec, "schema", schema)
     path.write_text(json.dumps(rec))
     assert main(["leaderboard", "--dir", str(lb)]) == 2
