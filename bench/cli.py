@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--fake", required=True,
                    help="folder of generated images: <name>.png, or <name>/<i>.png for several samples per condition")
     e.add_argument("--labels", help="folder of label maps <name>.png (for mIoU with --segmenter)")
+    e.add_argument("--classes", help="JSON file {\"<name>\": class id} of the real images (per-class metrics)")
     e.add_argument("--metrics", type=_metrics_arg,
                    help="comma-separated metric names (see `bench ls`; default: every registered metric that applies "
                         "to the inputs; unavailable ones are reported, not fatal)")
@@ -149,7 +150,7 @@ def _fmt(v: object) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bench.evaluate import EvalOptions, evaluate_folders
+    from bench.evaluate import EvalOptions, evaluate_folders, read_classes
     from bench.fileio import check_writable_file
     from bench.results import write_eval_record
 
@@ -159,6 +160,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, kid_seed=args.seed,
         diversity_seed=args.seed, segmenter=args.segmenter, num_classes=args.num_classes,
         ignore_index=args.ignore_index, cache=not args.no_cache, inception_weights=args.inception_weights,
+        classes=read_classes(args.classes) if args.classes else None,
     )
     record = evaluate_folders(args.real, args.fake, args.labels, opts)
     write_eval_record(args.out, record)

@@ -54,6 +54,9 @@ class EvalOptions:
     inception_weights: str | None = None
     is_weights: str | None = None
     lpips_weights: str | None = None
+    # class of each real image by file key (name without extension); a fake inherits its condition's class.
+    # Needed by the per-class metrics (input "classes"); `bench run` fills it for class-conditional datasets
+    classes: dict[str, int] | None = None
     progress: bool | None = None  # None: a bar when stderr is a terminal
     protocol_fields: dict[str, Any] = field(default_factory=dict)  # e.g. dataset card id, split (bench run)
 
@@ -231,6 +234,12 @@ def _inapplicable(spec: Any, ctx: EvalContext, real_dir: Any) -> str | None:
             return f"fake images are {f[0]}x{f[1]}, real images {r[0]}x{r[1]}; paired metrics need equal sizes"
     if "groups" in spec.inputs and max(len(g) for g in ctx.groups.values()) < 2:
         return "needs several samples per condition (fake/<name>/<i>.png next to real <name>.png)"
+    if "classes" in spec.inputs:
+        if ctx.opts.classes is None:
+            return "needs the class of each real image (--classes FILE.json)"
+        missing = next((r.key for r in ctx.reals if r.key not in ctx.opts.classes), None)
+        if missing is not None:
+            return f"real image '{missing}' has no class in the classes given"
     if "labels" in spec.inputs and (ctx.labels_dir is None or ctx.opts.segmenter is None):
         return "needs --labels DIR and --segmenter"
     return None
@@ -448,6 +457,20 @@ def evaluate_folders(
     if plugin_protocols:
         record["metric_protocols"] = plugin_protocols
     return record
+
+
+def read_classes(path: str | os.PathLike[str]) -> dict[str, int]:
+    """``{"<file key>": class id}`` from a JSON file; one line naming the file and the bad entry otherwise."""
+    try:
+        obj = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"--classes {path}: not a readable JSON file ({exc})") from exc
+    if not isinstance(obj, dict) or not obj:
+        raise BenchError(f"--classes {path}: expected a non-empty object {{\"<name>\": class id}}")
+    for key, value in obj.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise BenchError(f"--classes {path}: class of '{key}' must be a non-negative integer, got {value!r}")
+    return dict(obj)
 
 
 def _protocol(ctx: EvalContext) -> Protocol:

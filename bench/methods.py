@@ -110,9 +110,12 @@ class ClassMean(Generator):
         h, w = self.info.resolution
         sums = torch.zeros((self.info.num_classes, 3, h, w), dtype=torch.float64)
         counts = torch.zeros(self.info.num_classes, dtype=torch.float64)
+        from bench.tasks import get_task
+
+        class_of = get_task("class").class_of
         for i in range(len(dataset)):
             item = dataset[i]
-            c = int(item["class_id"])
+            c = class_of(item)
             sums[c] += item["image"].to(torch.float64)
             counts[c] += 1
         if not bool((counts > 0).all()):

@@ -367,6 +367,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
             task_fields = {"task": Protocol.freeze(task.protocol(task_params))} if task.protocol(task_params) else {}
             opts = EvalOptions(
                 metrics=spec.metrics, candidates=task.metrics, device=spec.device, segmenter=segmenter,
+                classes={keys[i]: task.class_of(ds[i]) for i in range(n)} if task.class_of else None,
                 # the protocol's subset size: 1000, or N for smaller splits (recorded, no clamping warning)
                 kid_subset_size=min(1000, n),
                 num_classes=ds.segmenter_num_classes if segmenter else None, ignore_index=ds.ignore_index,

@@ -263,3 +263,33 @@ def test_committed_semantic_fingerprints_are_recomputed_unchanged():
         proto = Protocol(**rec["protocol"])
         assert proto.fingerprint == rec["fingerprint"], path
         assert ("task" in rec["protocol"]) == (rec["dataset"].get("task", "semantic") != "semantic"), path
+
+
+def test_the_digits_dataset_is_the_sklearn_digits_upscaled_with_a_frozen_split():
+    """Against sklearn's own arrays and PIL directly: every val file is its sklearn row, upscaled as the card says."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    from bench.data import get_dataset
+
+    ds = get_dataset("digits")
+    bunch = load_digits()
+    assert len(ds) == 355 and len(get_dataset("digits", split="train")) == 1442
+    val_keys = [s.key for s in ds.samples]
+    assert len(set(val_keys) & {s.key for s in get_dataset("digits", split="train").samples}) == 0
+    task = get_task("class")
+    for i in (0, 100, 354):
+        item = ds[i]
+        row = int(val_keys[i])
+        grey = np.floor(bunch.images[row] * 255 / 16 + 0.5).astype(np.uint8)
+        want = np.asarray(Image.fromarray(grey).resize((32, 32), Image.BICUBIC))
+        assert np.array_equal(item["image"][0].numpy(), want) and np.array_equal(item["image"][2].numpy(), want)
+        assert task.class_of(item) == bunch.target[row]
+    counts = np.bincount([bunch.target[int(k)] for k in val_keys], minlength=10)
+    assert counts.tolist() == (np.bincount(bunch.target, minlength=10) // 5).tolist()  # every 5th of each class
+
+
+def test_a_class_label_map_that_is_not_constant_is_refused():
+    batch = dataset_batch(2)
+    with pytest.raises(BenchError, match="img0.png: the label map of a class-conditional sample must hold one class"):
+        get_task("class").make_batch({k: v for k, v in batch.items() if k != "class_id"}, {}, ["a", "b"])

@@ -55,6 +55,8 @@ class Task:
     # (params with defaults filled, eval resolution (H, W)) -> why they cannot work, or None
     check_params: Callable[[Mapping[str, Any], tuple[int, int]], str | None] | None = None
     uses_labels: bool = False  # real label maps are exported and label metrics (mIoU) apply
+    # (dataset item) -> its class id, for tasks whose conditions have classes (per-class metrics get them)
+    class_of: Callable[[dict[str, Any]], int] | None = None
 
     def resolve_params(self, given: Mapping[str, Any] | None, where: str, resolution: tuple[int, int]) -> dict:
         """The card's task_params with defaults filled in; unknown keys and unusable values raise naming ``where``."""

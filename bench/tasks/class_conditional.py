@@ -7,13 +7,26 @@ from typing import Any
 from bench.tasks import Task
 
 
-def make_batch(batch: dict[str, Any], params: Any, keys: list[str]) -> dict[str, Any]:
+def class_ids(batch: dict[str, Any]) -> Any:
+    """int64 [B] class of each sample: the loader's ``class_id``, or the constant label map that class datasets
+    store (the class of every pixel; a map that is not constant is refused)."""
     from bench.errors import BenchError
 
-    if "class_id" not in batch:
-        raise BenchError(f"the dataset's loader gives no 'class_id' (keys: {', '.join(sorted(batch))}); a loader of "
-                         "the class task must yield it")
-    return {"class_id": batch["class_id"], "path": list(batch["path"])}
+    if "class_id" in batch:
+        return batch["class_id"].reshape(-1).long()
+    if "label" not in batch:
+        raise BenchError(f"the dataset's loader gives no 'class_id' nor label map (keys: {', '.join(sorted(batch))})")
+    flat = batch["label"].reshape(batch["label"].shape[0], -1)
+    mixed = (flat != flat[:, :1]).any(1)
+    if bool(mixed.any()):
+        j = int(mixed.nonzero()[0, 0])
+        raise BenchError(f"{batch['path'][j]}: the label map of a class-conditional sample must hold one class, "
+                         f"this one holds {int(flat[j].unique().numel())}")
+    return flat[:, 0].long()
+
+
+def make_batch(batch: dict[str, Any], params: Any, keys: list[str]) -> dict[str, Any]:
+    return {"class_id": class_ids(batch), "path": list(batch["path"])}
 
 
 def show(batch: dict[str, Any], j: int, params: Any, palette: Any, keys: list[str]) -> Any:
@@ -22,7 +35,7 @@ def show(batch: dict[str, Any], j: int, params: Any, palette: Any, keys: list[st
 
     h, w = batch["image"].shape[-2:]
     pal = np.asarray(palette, dtype=np.uint8)
-    colour = pal[int(batch["class_id"][j]) % len(pal)] if len(pal) else np.zeros(3, np.uint8)
+    colour = pal[int(class_ids(batch)[j]) % len(pal)] if len(pal) else np.zeros(3, np.uint8)
     return np.broadcast_to(colour, (h, w, 3)).copy()
 
 
@@ -36,6 +49,7 @@ TASK = Task(
     baseline="class-mean",
     make_batch=make_batch,
     show=show,
+    class_of=lambda item: int(class_ids({k: v[None] if hasattr(v, "shape") else [v] for k, v in item.items()})[0]),
     metrics=("fid", "kid", "is", "msssim_diversity"),
     columns=("is", "fid", "kid", "msssim_diversity"),
 )
