@@ -51,10 +51,10 @@ def test_datasets_are_discovered_from_the_card_folders():
         seg = default_segmenter(name)
         assert seg is None or seg in SEGMENTERS
     # what the published numbers of each card use (was bench.segmenters.DEFAULT_FOR_DATASET)
-    assert {n: default_segmenter(n) for n in folders} == {
-        "ade20k": "upernet101-ade20k", "cityscapes": "drn-d-105-cityscapes", "coco-stuff": "deeplabv2-cocostuff164k",
-        "facades": None, "synthetic-streets": "embedded-synthetic-streets", "synthetic-streets-inpainting": None,
-        "synthetic-streets-sr": None}
+    with_segmenter = {"ade20k": "upernet101-ade20k", "cityscapes": "drn-d-105-cityscapes",
+                      "coco-stuff": "deeplabv2-cocostuff164k", "synthetic-streets": "embedded-synthetic-streets"}
+    assert {n: default_segmenter(n) for n in folders} == {n: with_segmenter.get(n) for n in folders}
+    assert set(with_segmenter) <= set(folders)
 
 
 def test_a_new_card_folder_is_a_new_dataset(tmp_path, monkeypatch):

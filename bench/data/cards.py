@@ -23,10 +23,10 @@ _CARD_KEYS = {
     "name", "version", "title", "homepage", "license", "citation", "provenance", "label_format",
     "instance_format", "image_format", "eval_split", "splits", "eval_resolution", "resolutions", "image_resize",
     "label_resize", "resize_mode", "generator", "segmenter", "has_instances", "classes", "layouts", "synthetic",
-    "task", "task_params", "derived_from",
+    "task", "task_params", "derived_from", "source",
 }
 _CARD_REQUIRED = _CARD_KEYS - {"resolutions", "synthetic", "homepage", "citation", "provenance", "instance_format",
-                               "image_format", "task_params", "derived_from"}
+                               "image_format", "task_params", "derived_from", "source"}
 # a derived card (``"derived_from": "<base>"``) poses another task on the base card's files: it states these
 # keys itself and takes every other key (classes, splits, layouts, manifests, loader data) from the base
 _DERIVED_OWN = {"name", "version", "title", "task", "derived_from"}
@@ -253,6 +253,10 @@ def validate_card(raw: dict[str, Any], path: Path) -> Card:
         if raw["task"] not in TASKS:
             raise BenchError(f"{where}: task {raw['task']!r} is not a task kind{did_you_mean(str(raw['task']), TASKS)}")
         get_task(raw["task"]).resolve_params(raw.get("task_params"), where, tuple(raw["eval_resolution"]))
+    if "source" in raw:  # distributed files the loader prepares (bench/data/class_sources.py)
+        from bench.data.class_sources import check_source
+
+        check_source(where, raw["source"], raw["splits"])
     if raw["resize_mode"] != "stretch":
         raise BenchError(f"{where}: resize_mode '{raw['resize_mode']}' is not supported (only 'stretch')")
     if not isinstance(raw["splits"], dict) or raw["eval_split"] not in raw["splits"]:

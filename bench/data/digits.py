@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -55,29 +53,20 @@ def to_image(digit: np.ndarray, size: tuple[int, int] = SIZE) -> np.ndarray:
 
 
 def write_dataset(out: Path) -> dict[str, dict]:
-    from bench.data.synthetic import _png_bytes, pixels_sha256
+    from bench.data.class_sources import write_class_folders
 
     images, target = _digits()
-    manifests = {}
-    for split, idx in split_indices().items():
-        (out / f"{split}_img").mkdir(parents=True, exist_ok=True)
-        (out / f"{split}_label").mkdir(parents=True, exist_ok=True)
-        files = []
-        for i in idx:
-            key = f"{i:04d}"  # the sklearn index: every file traces back to its source row
-            image = to_image(images[i])
-            label = np.full(SIZE, target[i], dtype=np.uint8)
-            (out / f"{split}_img" / f"{key}.png").write_bytes(_png_bytes(image, "RGB"))
-            (out / f"{split}_label" / f"{key}.png").write_bytes(_png_bytes(label, "L"))
-            files.append({"key": key, "image": pixels_sha256(image), "label": pixels_sha256(label)})
-        manifests[split] = {
-            "manifest_version": 1, "dataset": NAME, "split": split, "kind": "files", "count": len(files),
-            "resolution": list(SIZE), "hash": "pixels-sha256",
-            "source": f"bench/data/digits.py prepare_version {PREPARE_VERSION} from sklearn.datasets.load_digits: "
-                      "{split}_img/KEY.png (RGB), {split}_label/KEY.png (L, constant: the class); KEY = sklearn index",
-            "files": files,
-        }
-    return manifests
+    idx = split_indices()
+    rows = write_class_folders(out, {split: (np.stack([to_image(images[i]) for i in ix]), target[ix],
+                                             [f"{i:04d}" for i in ix])  # the sklearn index: traceable
+                                     for split, ix in idx.items()})
+    return {split: {
+        "manifest_version": 1, "dataset": NAME, "split": split, "kind": "files", "count": len(r),
+        "resolution": list(SIZE), "hash": "pixels-sha256",
+        "source": f"bench/data/digits.py prepare_version {PREPARE_VERSION} from sklearn.datasets.load_digits: "
+                  "{split}_img/KEY.png (RGB), {split}_label/KEY.png (L, constant: the class); KEY = sklearn index",
+        "files": [{"key": k, "image": im, "label": lb} for k, im, lb in r],
+    } for split, r in rows.items()}
 
 
 def _compare_committed(manifests: dict[str, dict]) -> None:
@@ -94,27 +83,12 @@ def _compare_committed(manifests: dict[str, dict]) -> None:
 
 
 def ensure() -> Path:
-    """The prepared folder, written on first use (atomically: temp dir + rename) and checked against the manifests."""
+    """The prepared folder, written on first use (never half-written) and checked against the manifests."""
+    from bench.data.class_sources import prepared
     from bench.weights import user_cache_dir
 
     final = user_cache_dir() / "datasets" / NAME / f"v{PREPARE_VERSION}" / f"{SIZE[0]}x{SIZE[1]}"
-    if (final / "done.json").is_file():
-        return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
-        _compare_committed(write_dataset(tmp))
-        (tmp / "done.json").write_text(json.dumps({"prepare_version": PREPARE_VERSION}) + "\n")
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if not (final / "done.json").is_file():
-                shutil.rmtree(final, ignore_errors=True)
-                os.rename(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return final
+    return prepared(final, lambda tmp: _compare_committed(write_dataset(tmp)))
 
 
 def load(card: Any, root: str | os.PathLike[str] | None, split: str, resolution: tuple[int, int],
