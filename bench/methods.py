@@ -138,3 +138,59 @@ class ClassMean(Generator):
             raise BenchError("class-mean needs its class means: run with --train (one averaging pass over the "
                              "training split) or --checkpoint class-mean.pt")
         return self.means[batch["class_id"].long()].clone()
+
+
+@register_method("training-copy")
+class TrainingCopy(Generator):
+    """``class`` baseline that memorises: each sample is a training image of the requested class, drawn by its
+    seed. A generator that copies its training set scores a near-oracle FID while creating nothing, which is why
+    the class track also reports classifier scores on held-out data and diversity against the real data.
+
+    "Training" stores the training split (plain tensors, loaded with weights_only=True)."""
+
+    tasks = ("class",)
+    multimodal = True
+
+    def __init__(self, info, **kwargs: Any) -> None:
+        super().__init__(info, **kwargs)
+        self.images = self.classes = None
+        if self.checkpoint:
+            from bench.checkpoints import load_state_dict
+
+            state = load_state_dict(self.checkpoint)
+            self.images, self.classes = state["images"], state["classes"]
+
+    def train(self, dataset: Any, *, out_dir: str, seed: int, steps: int | None = None) -> str:
+        import io
+        from pathlib import Path
+
+        import torch
+
+        from bench.fileio import atomic_write_bytes
+        from bench.tasks import get_task
+
+        class_of = get_task("class").class_of
+        items = [dataset[i] for i in range(len(dataset))]
+        state = {"images": torch.stack([it["image"] for it in items]),
+                 "classes": torch.tensor([class_of(it) for it in items], dtype=torch.int64)}
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        path = Path(out_dir) / "training-copy.pt"
+        atomic_write_bytes(path, buf.getvalue())
+        return str(path)
+
+    def generate(self, batch: dict[str, Any], *, seeds: Sequence[int]) -> Any:
+        import torch
+
+        from bench.errors import BenchError
+
+        if self.images is None:
+            raise BenchError("training-copy needs the training images: run with --train or --checkpoint")
+        out = []
+        for c, s in zip(batch["class_id"].tolist(), seeds):
+            pool = (self.classes == int(c)).nonzero().reshape(-1)
+            if not len(pool):
+                raise BenchError(f"training-copy: no training image of class {c}")
+            pick = torch.randint(len(pool), (1,), generator=torch.Generator().manual_seed(int(s)))
+            out.append(self.images[pool[pick]][0])
+        return torch.stack(out)

@@ -293,3 +293,15 @@ def test_a_class_label_map_that_is_not_constant_is_refused():
     batch = dataset_batch(2)
     with pytest.raises(BenchError, match="img0.png: the label map of a class-conditional sample must hold one class"):
         get_task("class").make_batch({k: v for k, v in batch.items() if k != "class_id"}, {}, ["a", "b"])
+
+
+def test_training_copy_returns_training_images_of_the_requested_class(tmp_path):
+    batch = dataset_batch(6)
+    items = [{"image": batch["image"][i], "class_id": batch["class_id"][i]} for i in range(6)]
+    cls = get_method("training-copy")
+    gen = cls(info_for("class"), checkpoint=cls(info_for("class")).train(items, out_dir=str(tmp_path), seed=0))
+    cond = {"class_id": torch.tensor([2, 2, 0]), "path": ["a", "b", "c"]}
+    assert all(c.ok for c in run_checks(gen, cond, [5, 6, 7])), run_checks(gen, cond, [5, 6, 7])
+    out = gen.generate(cond, seeds=[5, 6, 7])
+    for row, c in zip(out, [2, 2, 0]):
+        assert any(torch.equal(row, batch["image"][i]) for i in range(6) if int(batch["class_id"][i]) == c)
