@@ -205,10 +205,10 @@ def verify(name: str, root: str | Path | None = None, split: str | None = None, 
     res = None
     if card.resolutions:  # a generated dataset: manifests are per resolution; default root is the cache copy
         res = parse_resolution(resolution) or card.eval_resolution
-        if root is None:
-            from bench.data.synthetic import ensure
+        if root is None:  # the loader prepares (or generates) its cached copy: verify that copy
+            from bench.data import get_dataset
 
-            root = ensure(seed, res)
+            root = get_dataset(name, None, None, res, **({"seed": seed} if seed is not None else {})).root
     if root is None:
         raise BenchError(f"{name}: --root is required (the folder holding the data; see {card.path.parent}/README.md)")
     root_p = Path(root).expanduser()
