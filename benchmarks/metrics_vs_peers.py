@@ -1,6 +1,6 @@
 """Time `bench eval --metrics fid` against clean-fid and torch-fidelity on the same folders and weights.
 
-    python benchmarks/metrics_vs_peers.py --n 500 --size 256 [--memory-n 5000] [--workdir DIR]
+    python benchmarks/metrics_vs_peers.py --n 500 --size 256 [--memory-n 5000] [--workdir DIR] [--default-set]
 
 Every tool runs in its own fresh process (so model loading and imports are counted for all, and peak RSS is
 per run), on the same two folders of PNGs, with the same Inception-v3 2015-12-05 weights:
@@ -12,6 +12,14 @@ per run), on the same two folders of PNGs, with the same Inception-v3 2015-12-05
     convolution / batch-norm tensors converted to its layout (fc zeroed: FID does not use it). Its resize is
     TF1-style bilinear, so its FID is expected to differ from clean mode; clean-fid's is the parity reference.
 Prints wall times, ratios and value differences. Requires the test extra (clean-fid) and torch-fidelity.
+
+``--default-set`` also times `bench eval` without ``--metrics`` (every metric that applies to two paired folders
+and the installed weights: FID, KID, PSNR, SSIM) against ``--metrics fid`` on the same folders. Both run after the
+cold run, so the real-feature cache is warm for both and the ratio is the price of the extra metrics alone; each is
+run ``--repeats`` times, alternating, and the fastest is kept. Goal: default-set / fid-only <= 1.2.
+
+`python -m bench` imports the first ``bench`` on sys.path: the current directory, then PYTHONPATH. To time a given
+tree, run from it with PYTHONPATH=<tree>; the file under test is printed first.
 """
 
 from __future__ import annotations
@@ -142,10 +150,37 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str, int]:
     return float(dt), rest, int(rss)
 
 
-def bench_eval(real: Path, fake: Path, env: dict[str, str], out: Path) -> tuple[float, float, int]:
+def bench_eval(real: Path, fake: Path, env: dict[str, str], out: Path,
+               metrics: tuple[str, ...] | None = ("fid",)) -> tuple[float, float, int]:
+    """One fresh `bench eval` process; ``metrics=None``: the default set (no --metrics)."""
+    chosen = ["--metrics", *metrics] if metrics else []
     dt, _, rss = timed([sys.executable, "-m", "bench", "eval", "--real", str(real), "--fake", str(fake),
-                        "--metrics", "fid", "--device", "cpu", "--out", str(out)], env)
+                        *chosen, "--device", "cpu", "--out", str(out)], env)
     return dt, json.loads(out.read_text())["metrics"]["fid"], rss
+
+
+def which_bench(env: dict[str, str]) -> str:
+    """The file `python -m bench` imports in the benchmark's processes (cwd first on sys.path, then PYTHONPATH)."""
+    out = subprocess.run([sys.executable, "-c", "import bench; print(bench.__file__)"], capture_output=True,
+                         text=True, env=env, check=True)
+    return out.stdout.strip()
+
+
+def default_set_vs_fid(real: Path, fake: Path, env: dict[str, str], workdir: Path, repeats: int) -> None:
+    """Warm real-feature cache for both (the caller's cold run filled it): fastest of ``repeats`` each."""
+    fid_only, default = [], []
+    for _ in range(max(1, repeats)):
+        fid_only.append(bench_eval(real, fake, env, workdir / "fid-only.json")[0])
+        default.append(bench_eval(real, fake, env, workdir / "default-set.json", metrics=None)[0])
+    rec = json.loads((workdir / "default-set.json").read_text())
+    caches = {json.loads((workdir / f).read_text())["real_feature_cache"] for f in ("fid-only.json",
+                                                                                 "default-set.json")}
+    assert caches == {"hit"}, f"real-feature cache not warm for both: {caches}"
+    shown = ", ".join(f"{k} {v:.6g}" for k, v in rec["metrics"].items() if not k.startswith("kid_"))
+    print(f"bench --metrics fid {min(fid_only):8.1f} s  (real cached; runs: {', '.join(f'{t:.1f}' for t in fid_only)})")
+    print(f"bench default set   {min(default):8.1f} s  (real cached; runs: {', '.join(f'{t:.1f}' for t in default)})"
+          f"  {shown}")
+    print(f"  default-set / fid-only = {min(default) / min(fid_only):.3f} (goal <= 1.2)")
 
 
 def main() -> None:
@@ -155,6 +190,9 @@ def main() -> None:
     ap.add_argument("--memory-n", type=int, default=0, help="also measure bench's peak RSS at this N (e.g. 5000)")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "cgan-bench-benchmark")
     ap.add_argument("--skip-peers", action="store_true")
+    ap.add_argument("--default-set", action="store_true",
+                    help="also time bench eval's default metric set against --metrics fid (warm real cache)")
+    ap.add_argument("--repeats", type=int, default=1, help="--default-set: runs of each, the fastest is kept")
     args = ap.parse_args()
 
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -162,6 +200,7 @@ def main() -> None:
     cf_dir, tf_path = prepare_peer_weights(args.workdir)
     env = dict(os.environ, BENCH_CACHE_DIR=str(args.workdir / f"cache-{time.time_ns()}"))
     print(f"{args.n} + {args.n} PNG, {args.size}x{args.size}, torch threads: {os.cpu_count()} cores")
+    print(f"bench under test: {which_bench(env)}")
 
     cold, fid_bench, rss_cold = bench_eval(real, fake, env, args.workdir / "cold.json")
     warm, fid_warm, _ = bench_eval(real, fake, env, args.workdir / "warm.json")
@@ -175,6 +214,8 @@ def main() -> None:
             rel = abs(fid_bench - value) / abs(value)
             print(f"{name:<19} {dt:8.1f} s  FID {value:.6f}  |bench - {name}| / {name} = {rel:.2e}")
             print(f"  ratio bench cold / {name} = {cold / dt:.3f};  bench cached / {name} = {warm / dt:.3f}")
+    if args.default_set:
+        default_set_vs_fid(real, fake, env, args.workdir, args.repeats)
     if args.memory_n:
         big_real, big_fake = make_folders(args.workdir, args.memory_n, args.size)
         env_big = dict(env, BENCH_CACHE_DIR=str(args.workdir / f"cache-big-{time.time_ns()}"))

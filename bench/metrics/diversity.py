@@ -32,14 +32,13 @@ def ms_ssim_scales(height: int, width: int, kernel_size: int = 11) -> int:
 
 
 def ms_ssim(a: torch.Tensor, b: torch.Tensor, scales: int = 5) -> torch.Tensor:
-    """Per-pair MS-SSIM of uint8 [B,3,H,W] images (piq), with the first ``scales`` standard weights.
+    """Per-pair MS-SSIM of uint8 [B,3,H,W] images (piq's definition), with the first ``scales`` standard weights.
 
-    With fewer than 5 scales (small images) piq renormalises the truncated weights to sum 1; the scale count is
-    part of the protocol, so such values are never ranked next to 5-scale ones.
+    With fewer than 5 scales (small images) the truncated weights are renormalised to sum 1, as piq does; the scale
+    count is part of the protocol, so such values are never ranked next to 5-scale ones. Computed by
+    :mod:`bench.metrics.ssim_fast` (separable window, float64), hand-written because piq's 2-D kernel is too slow in
+    float64; parity with ``piq.multi_scale_ssim`` is tested (tests/test_ssim_fast.py).
     """
-    import piq
+    from bench.metrics import ssim_fast
 
-    w = torch.tensor(MS_SSIM_WEIGHTS[:scales], dtype=torch.float64)
-    return piq.multi_scale_ssim(
-        a.to(torch.float64), b.to(torch.float64), data_range=255.0, reduction="none", scale_weights=w
-    )
+    return ssim_fast.ms_ssim(a, b, MS_SSIM_WEIGHTS[:scales])

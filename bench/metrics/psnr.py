@@ -1,4 +1,4 @@
-"""PSNR of each fake image against the real image of the same name (piq, data range 255), averaged."""
+"""PSNR of each fake image against the real image of the same name (piq's definition, data range 255), averaged."""
 
 from __future__ import annotations
 
