@@ -82,6 +82,53 @@ DEFAULTS: dict[str, dict[str, Any]] = {
               "lambda_l1": 0.0},  # pixel L1 weight (not in the paper; 0 = off)
 }
 
+# Keys of the class-conditional models (``class_common``); ``flip`` is off: a mirrored digit is not a digit, and
+# none of the three papers' code flips.
+CLASS_COMMON = {**COMMON,
+                "flip": False, "decay_from": 1.0, "batch_size": 64, "epochs": 100,
+                "image_channels": 3,    # 1: G outputs one grey channel (replicated to RGB), D reads the channel mean
+                "z_dim": 100, "z_dist": "normal",  # per-sample noise ("uniform": on [0, 1]^z_dim)
+                "gan_mode": "vanilla",  # vanilla (BCE, non-saturating G), hinge, lsgan, wgan-gp
+                "n_critic": 1,          # discriminator updates per generator update (one trainer step = one D update)
+                "lambda_gp": 10.0,      # WGAN-GP gradient penalty weight (Gulrajani et al. 2017), gan_mode wgan-gp
+                "optimizer": "adam",    # adam or sgd
+                "momentum": 0.0, "momentum_final": None, "momentum_ramp_steps": 0,  # sgd (momentum ramp)
+                "lr_decay": "linear",   # linear (from decay_from) or exponential (lr / lr_decay_factor**step)
+                "lr_decay_factor": 1.0, "lr_min": 0.0}
+
+DEFAULTS.update({
+    # Mirza & Osindero 2014, section 4.1 (MNIST): z 100-d uniform; G: z -> 200 ReLU, y -> 1000 ReLU, joint 1200 ReLU
+    # -> image; D: x -> maxout 240x5, y -> maxout 50x5, joint maxout 240x4 -> sigmoid; dropout 0.5 in G and D;
+    # SGD, batch 100, lr 0.1 decayed by 1.00004 per update down to 1e-6, momentum 0.5 increased up to 0.7. The paper
+    # gives neither the momentum schedule nor the epochs: momentum ramps linearly over 250 MNIST epochs of 600
+    # updates (the saturation epoch of the pylearn2 MNIST setup of the GAN paper, Goodfellow et al. 2014, whose
+    # code cGAN builds on), and 250 epochs are trained. MNIST is grey: one image channel.
+    "cgan": {**CLASS_COMMON,
+             "image_channels": 1, "z_dim": 100, "z_dist": "uniform",
+             "g_z_hidden": 200, "g_y_hidden": 1000, "g_hidden": 1200, "g_dropout": 0.5,
+             "d_x_hidden": 240, "d_y_hidden": 50, "d_hidden": 240, "d_pieces": 5, "d_joint_pieces": 4,
+             "d_dropout": 0.5, "act": "relu", "g_norm": "none",
+             "optimizer": "sgd", "lr_g": 0.1, "lr_d": 0.1, "momentum": 0.5, "momentum_final": 0.7,
+             "momentum_ramp_steps": 250 * 600, "lr_decay": "exponential", "lr_decay_factor": 1.00004, "lr_min": 1e-6,
+             "batch_size": 100, "epochs": 250},
+    # Odena et al. 2017, appendix (CIFAR-10 model): G input 110 = 100-d noise + 10-way one-hot (concatenated), linear
+    # to 384 maps of 4x4, 5x5 stride-2 transposed convs 192, 96, 3 (BN + ReLU, tanh); D 3x3 convs 16, 32, 64, 128, 256,
+    # 512 (strides 2, 1, 2, 1, 2, 1; BN but on the first; LeakyReLU 0.2; dropout 0.5), source + class heads; Adam 2e-4
+    # (0.5, 0.999), batch 100, 50,000 iterations, weights N(0, 0.02).
+    "acgan": {**CLASS_COMMON,
+              "z_dim": 100, "embed": "concat", "ngf": 384, "ndf": 16, "norm_d": "batch", "d_dropout": 0.5,
+              "lambda_cls": 1.0, "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999, "batch_size": 100,
+              "steps": 50000, "decay_from": 1.0},
+    # Miyato & Koyama 2018, CIFAR-10 (pfnet-research/sngan_projection configs/sn_cifar10.yml): ResNet G (ch 256, z 128,
+    # bottom 4x4, 3 up blocks, CBN), SN ResNet projection D (ch 128), hinge, Adam 2e-4 (0, 0.9), n_dis 5, batch 64,
+    # 50,000 generator iterations (= 250,000 D updates, our steps), lr decaying linearly to 0 from the start. The
+    # authors' G update uses 128 samples (n_gen_samples); here G uses the batch size.
+    "sngan-proj": {**CLASS_COMMON,
+                   "z_dim": 128, "ngf": 256, "ndf": 128, "gan_mode": "hinge", "n_critic": 5,
+                   "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.0, "beta2": 0.9, "batch_size": 64, "steps": 250000,
+                   "decay_from": 0.0},
+})
+
 # ``mini`` budgets: up to about 5 minutes each on one free CPU core (measured at batch 8, 64x64, torch 2.14, 1 thread:
 # pix2pix ~65, pix2pixHD mini ~45, SPADE mini (ngf 16) ~13 training images/s; 2-3x slower on a busy machine).
 MINI_COMMON = {"decay_from": 0.7, "save_every": 200, "sample_every": 200, "log_every": 20, "batch_size": 8}
@@ -127,11 +174,43 @@ NAMED: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
+# The class-conditional minis: digits (grey, 32x32), 2 CPU cores, a few minutes; see docs/reference_models.md.
+CLASS_MINI = {"save_every": 200, "sample_every": 200, "log_every": 20, "image_channels": 1}
+NAMED.update({
+    "cgan": {
+        "paper": {},
+        # the one-hot vector concatenated to z and to the flattened image, G 256-512-1024 with BatchNorm, D 512-256,
+        # LeakyReLU 0.2, dropout 0.3 in D only, normal z, Adam: the paper's branches + maxout D + SGD (``paper``)
+        # collapsed to one image for every class and z within 400 steps here (measured), this common variant
+        # (e.g. PyTorch-GAN's cgan) draws digits in minutes
+        "mini": {**CLASS_MINI, "z_dist": "normal", "g_z_hidden": 0, "g_y_hidden": 0, "g_hidden": [256, 512, 1024],
+                 "g_norm": "batch", "g_dropout": 0.0, "d_x_hidden": 0, "d_y_hidden": 0, "d_hidden": [512, 256],
+                 "d_pieces": 1, "d_joint_pieces": 1, "d_dropout": 0.3, "act": "lrelu",
+                 "optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999,
+                 "lr_decay": "linear", "decay_from": 0.7, "batch_size": 64, "steps": 1500},
+    },
+    "acgan": {
+        "paper": {},
+        "mini": {**CLASS_MINI, "ngf": 64, "ndf": 8, "batch_size": 64, "steps": 800, "decay_from": 0.7},
+        # WGAN-GP (Gulrajani et al. 2017: penalty 10, 5 critic updates per G update, Adam (0, 0.9)); layer norm in
+        # the critic instead of BatchNorm (the penalty is per sample), no dropout
+        "mini-wgangp": {**CLASS_MINI, "ngf": 64, "ndf": 8, "batch_size": 64, "steps": 1500, "decay_from": 0.7,
+                        "gan_mode": "wgan-gp", "n_critic": 5, "lambda_gp": 10.0, "norm_d": "layer", "d_dropout": 0.0,
+                        "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.0, "beta2": 0.9},
+    },
+    "sngan-proj": {
+        "paper": {},
+        "mini": {**CLASS_MINI, "ngf": 32, "ndf": 32, "n_critic": 2, "batch_size": 64, "steps": 800,
+                 "decay_from": 0.0},
+    },
+})
+
 # "paper" resolves to "paper-<dataset>" for these datasets.
 PAPER_DATASETS = {
     "pix2pix": {"facades": "paper-facades", "cityscapes": "paper-cityscapes"},
     "pix2pixhd": {"cityscapes": "paper-cityscapes"},
     "spade": {"cityscapes": "paper-cityscapes", "ade20k": "paper-ade20k", "coco-stuff": "paper-coco-stuff"},
+    "cgan": {}, "acgan": {}, "sngan-proj": {},  # MNIST / CIFAR-10 setups: ``paper`` itself
 }
 
 

@@ -1,5 +1,5 @@
-"""GAN losses (vanilla, least squares, hinge), discriminator feature matching, the VGG19 perceptual loss and the
-VAE KL term, shared by the reference models.
+"""GAN losses (vanilla, least squares, hinge; the WGAN-GP gradient penalty), discriminator feature matching, the
+VGG19 perceptual loss and the VAE KL term, shared by the reference models.
 
 The VGG19 weights are torchvision's ImageNet file (``vgg19-dcbe5be5.pth``) found through ``bench.weights.resolve``.
 When no verified copy exists (an offline machine), ``VGGLoss`` disables itself with one warning and reports the
@@ -66,6 +66,17 @@ def feature_matching(pred_fake: Sequence[Sequence[torch.Tensor]], pred_real: Seq
         for j in range(len(pred_fake[i]) - 1):
             total = total + F.l1_loss(pred_fake[i][j], pred_real[i][j].detach()) * (lam * layer_weight / num_d)
     return total
+
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): E[(||grad_x critic(x_hat)||_2 - 1)^2] at x_hat = eps * real + (1 - eps) *
+    fake, eps ~ U[0, 1] per sample (from the global RNG); ``critic`` maps images to one score per sample. The
+    caller multiplies by the penalty weight (10 in the paper)."""
+    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    score = critic(x_hat)
+    (grad,) = torch.autograd.grad(score.sum(), x_hat, create_graph=True)
+    return ((grad.reshape(grad.shape[0], -1).norm(2, dim=1) - 1) ** 2).mean()
 
 
 def kld_loss(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

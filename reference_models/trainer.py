@@ -53,6 +53,7 @@ class StepContext:
 
     def __init__(self, device: torch.device, amp: bool, scalers: dict[str, Any], world: int = 1):
         self.device, self.amp, self.scalers, self.world = device, amp, scalers, world
+        self.global_step = 0  # the trainer's step (0-based) of the current train_step call
 
     def autocast(self) -> Any:
         if self.amp:
@@ -305,11 +306,15 @@ class Trainer:
         losses: dict[str, float] = {}
         step = start
         model.train()
+        schedule = getattr(model, "schedule", None)  # a model's own lr (and momentum) schedule, if it has one
         for step in range(start, end):
-            factor = lr_factor(step, self.total, float(cfg.decay_from))
-            for k, o in opts.items():
-                for g, lr in zip(o.param_groups, base_lr[k]):
-                    g["lr"] = lr * factor
+            if schedule is not None:
+                schedule(step, self.total, opts, base_lr)
+            else:
+                factor = lr_factor(step, self.total, float(cfg.decay_from))
+                for k, o in opts.items():
+                    for g, lr in zip(o.param_groups, base_lr[k]):
+                        g["lr"] = lr * factor
             idx = batch_indices(self.n, self.batch_size * (self.world if dist else 1), self.seed, step)
             if dist:
                 idx = idx[self.rank::self.world]
@@ -321,6 +326,7 @@ class Trainer:
             batch = {k: (v.to(self.device, non_blocking=True) if isinstance(v, torch.Tensor) else v)
                      for k, v in batch.items()}
             torch.manual_seed(derive_seed(self.seed, step, self.rank))
+            ctx.global_step = step  # e.g. for a generator update after every n_critic-th discriminator update
             losses = model.train_step(batch, opts, ctx)
             images += len(idx) * (self.world if dist else 1)
             done = step + 1
