@@ -62,7 +62,7 @@ def test_pyproject_declares_the_reference_models_as_plugins():
     from bench.weights import WeightFile
 
     declared = _declared()
-    assert set(declared["bench.methods"]) == {"pix2pix", "pix2pixhd", "spade"}
+    assert set(declared["bench.methods"]) == {"pix2pix", "pix2pixhd", "spade", "cgan", "acgan", "sngan-proj"}
     for name, spec in declared["bench.methods"].items():
         cls = import_string(spec)
         assert isinstance(cls, type) and issubclass(cls, Generator) and METHODS.get(name) is cls
@@ -131,7 +131,7 @@ def test_the_core_works_without_reference_models(folders, tmp_path):
     assert out.strip().endswith("LOADED False"), out
     lines = out.splitlines()
     assert ("methods: bicubic (super-resolution), class-mean (class), identity (paired/unpaired/attribute), "
-            "label-colouring (semantic), mean-fill (inpainting), oracle (*)") in lines
+            "label-colouring (semantic), mean-fill (inpainting), oracle (*), training-copy (class)") in lines
     assert "check-adapter" in out and "{eval,run,check-adapter,leaderboard,ls,weights,data}" in out  # no train
     assert not any("torchvision-vgg19" in line for line in lines)
     assert "unknown method 'spade'" in err and "unknown weight file 'torchvision-vgg19'" in err
