@@ -91,7 +91,7 @@ def register(wf: WeightFile) -> WeightFile:
 # The core's modules that register weight files when imported: the registry fills lazily (``bench --help`` stays
 # fast), and ``all_registered`` imports them for the commands that list or download every file.
 REGISTERING_MODULES = ("bench.segmenters.drn", "bench.segmenters.upernet", "bench.segmenters.deeplabv2",
-                       "bench.segmenters.embedded")
+                       "bench.segmenters.embedded", "bench.classifiers.embedded")
 # Plugins declare theirs as entry points of this group: each a ``"module:attr"`` naming a WeightFile or an
 # iterable of them (or a ``"module"`` that registers its files when imported).
 ENTRY_POINT_GROUP = "bench.weights"
