@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder of generated images: <name>.png, or <name>/<i>.png for several samples per condition")
     e.add_argument("--labels", help="folder of label maps <name>.png (for mIoU with --segmenter)")
     e.add_argument("--classes", help="JSON file {\"<name>\": class id} of the real images (per-class metrics)")
+    e.add_argument("--classifier", help="fixed classifier of these classes for class_acc (see `bench ls`)")
+    e.add_argument("--cas-steps", type=int, help="training steps of CAS's classifier (default: the protocol's)")
     e.add_argument("--metrics", type=_metrics_arg,
                    help="comma-separated metric names (see `bench ls`; default: every registered metric that applies "
                         "to the inputs; unavailable ones are reported, not fatal)")
@@ -160,7 +162,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, kid_seed=args.seed,
         diversity_seed=args.seed, segmenter=args.segmenter, num_classes=args.num_classes,
         ignore_index=args.ignore_index, cache=not args.no_cache, inception_weights=args.inception_weights,
-        classes=read_classes(args.classes) if args.classes else None,
+        classes=read_classes(args.classes) if args.classes else None, classifier=args.classifier,
+        cas_steps=args.cas_steps,
     )
     record = evaluate_folders(args.real, args.fake, args.labels, opts)
     write_eval_record(args.out, record)
@@ -242,6 +245,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from bench.adapter import method_names
     from bench.data import DATASETS
     from bench.metrics import registry
+    from bench.classifiers import names as classifier_names
     from bench.segmenters import names as segmenter_names
 
     from bench.adapter import get_method
@@ -263,6 +267,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     print("datasets: " + ", ".join(f"{d} ({load_card(d).task})" for d in DATASETS.names()))
     print("tasks: " + ", ".join(task_names()) + "  (bench ls --tasks: their batches)")
     print("segmenters: " + ", ".join(segmenter_names()))
+    print("classifiers: " + ", ".join(classifier_names()))
     print("metrics: " + ", ".join(registry.names()))
     print("weights:")
     for name, wf in sorted(weights.all_registered().items()):

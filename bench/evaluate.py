@@ -57,6 +57,11 @@ class EvalOptions:
     # class of each real image by file key (name without extension); a fake inherits its condition's class.
     # Needed by the per-class metrics (input "classes"); `bench run` fills it for class-conditional datasets
     classes: dict[str, int] | None = None
+    classifier: str | None = None  # bench.classifiers name for class_acc (`bench run`: the dataset's loader.json)
+    classifier_weights: str | None = None
+    class_diversity_pairs: int = 100  # msssim_class: random sample pairs per class (AC-GAN's 100), seeded
+    cas_steps: int | None = None  # CAS: training steps of its classifier (None: bench.metrics.cas.DEFAULT_STEPS)
+    cas_seeds: tuple[int, ...] = (0, 1, 2)  # CAS: one classifier per seed; the mean and std over seeds are reported
     progress: bool | None = None  # None: a bar when stderr is a terminal
     protocol_fields: dict[str, Any] = field(default_factory=dict)  # e.g. dataset card id, split (bench run)
 
@@ -217,6 +222,8 @@ def _validate(opts: EvalOptions, wanted: list[str], explicit: bool) -> EvalOptio
         raise BenchError(f"batch size must be >= 1, got {opts.batch_size}")
     for flag, value in (("--seed", opts.kid_seed), ("--seed", opts.diversity_seed), ("is_seed", opts.is_seed)):
         require_int(flag, value, 0, 2**32 - 1)  # numpy's seed range
+    if opts.cas_steps is not None:
+        require_int("--cas-steps", opts.cas_steps)
     if "kid" in wanted:  # a subset of 0 or fewer images gives NaN or a numpy traceback after the whole feature pass
         require_int("--kid-subsets", opts.kid_subsets)
         require_int("--kid-subset-size", opts.kid_subset_size)
@@ -240,8 +247,13 @@ def _inapplicable(spec: Any, ctx: EvalContext, real_dir: Any) -> str | None:
         missing = next((r.key for r in ctx.reals if r.key not in ctx.opts.classes), None)
         if missing is not None:
             return f"real image '{missing}' has no class in the classes given"
+        orphan = next((p.file.rel for p in ctx.pairs if p.group not in ctx.opts.classes), None)
+        if orphan is not None:
+            return f"fake image '{orphan}' has no real image of the same name, so no class"
     if "labels" in spec.inputs and (ctx.labels_dir is None or ctx.opts.segmenter is None):
         return "needs --labels DIR and --segmenter"
+    if "classifier" in spec.networks and ctx.opts.classifier is None:
+        return "needs a classifier of these classes (--classifier NAME; `bench ls` lists them)"
     return None
 
 
@@ -480,12 +492,12 @@ def _protocol(ctx: EvalContext) -> Protocol:
     from bench.metrics import registry
     from bench.metrics.networks import NETWORKS
 
-    fields: dict[str, Any] = {"eval_resolution": ctx.size, "metric_versions": registry.metric_versions()}
+    fields: dict[str, Any] = {"eval_resolution": ctx.size, "metric_versions": registry.metric_versions(ctx)}
     for name in NETWORKS.names():
         spec = NETWORKS.get(name)
         fields.update(spec.protocol() if spec.protocol else {})
     for spec in registry.specs():
-        if spec.builtin and spec.protocol is not None:
+        if registry.fingerprinted(spec, ctx) and spec.protocol is not None:
             fields.update(spec.protocol(ctx))
     protocol = Protocol(**fields)
     return dataclasses.replace(protocol, **ctx.opts.protocol_fields) if ctx.opts.protocol_fields else protocol

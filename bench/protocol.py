@@ -11,7 +11,7 @@ from typing import Any
 # 2: N (conditions, samples per condition, real images), instance maps, label encoding, the whole segmenter
 #    protocol and the output quantisation joined the fingerprint
 PROTOCOL_VERSION = "2"
-_SET_ONLY = frozenset({"task"})  # see Protocol.task
+_SET_ONLY = frozenset({"task", "classifier", "class_diversity", "cas"})  # see Protocol.task
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,11 @@ class Protocol:
     # predates them keeps its fingerprint (None meant the same thing before the field existed):
     # the task kind and its parameters (scale and degradation, mask protocol, ...); None is `semantic`.
     task: tuple[tuple[str, str], ...] | None = None
+    # the per-class metrics' protocols (set only for evaluations given classes): class_acc's classifier (name,
+    # architecture, input size, weights sha256), msssim_class's pairs, seed and scales, CAS's training recipe and seeds
+    classifier: tuple[tuple[str, str], ...] | None = None
+    class_diversity: tuple[tuple[str, str], ...] | None = None
+    cas: tuple[tuple[str, str], ...] | None = None
 
     @staticmethod
     def freeze(fields: dict[str, Any] | None) -> tuple[tuple[str, str], ...] | None:

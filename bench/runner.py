@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.conformance import slice_batch
-from bench.data import collate
+from bench.data import collate, default_classifier
 from bench.errors import BenchError, guarded, require_int
 from bench.fileio import check_writable_dir, json_bytes
 from bench.locks import DirLock
@@ -368,6 +368,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
             opts = EvalOptions(
                 metrics=spec.metrics, candidates=task.metrics, device=spec.device, segmenter=segmenter,
                 classes={keys[i]: task.class_of(ds[i]) for i in range(n)} if task.class_of else None,
+                classifier=default_classifier(ds.card.name) if task.class_of else None,
                 # the protocol's subset size: 1000, or N for smaller splits (recorded, no clamping warning)
                 kid_subset_size=min(1000, n),
                 num_classes=ds.segmenter_num_classes if segmenter else None, ignore_index=ds.ignore_index,

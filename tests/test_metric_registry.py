@@ -77,6 +77,19 @@ def _segment(img_hwc: np.ndarray) -> np.ndarray:
     return np.clip(img_hwc[..., 0].astype(np.int64) * CLASSES // 256, 0, CLASSES - 1)
 
 
+def _classify(images_u8: np.ndarray) -> np.ndarray:
+    """[B,H,W,3] uint8 -> the stand-in classifier's class: the mean of the green channel in CLASSES bins."""
+    return np.clip(images_u8[..., 1].reshape(len(images_u8), -1).mean(1).astype(np.int64) * CLASSES // 256, 0,
+                   CLASSES - 1)
+
+
+class Classifier:
+    weights = {}
+
+    def __call__(self, fake_u8):
+        return torch.from_numpy(_classify(fake_u8.permute(0, 2, 3, 1).numpy()))
+
+
 class Segmenter:
     num_classes, sha256, protocol, weights = CLASSES, None, None, {}
     prepare = None
@@ -121,11 +134,18 @@ def _context(inputs, wanted):
     groups: dict = {}
     for p in pairs:
         groups.setdefault(p.group, []).append(p)
-    opts = EvalOptions(kid_subsets=7, kid_subset_size=6, diversity_pairs=2, segmenter="stand-in", ignore_index=255)
+    opts = EvalOptions(kid_subsets=7, kid_subset_size=6, diversity_pairs=2, segmenter="stand-in", ignore_index=255,
+                       classes=_classes(reals), classifier="stand-in", class_diversity_pairs=4, cas_steps=6,
+                       cas_seeds=(0, 1))
     ctx = EvalContext(opts, reals, fakes, pairs, groups, (64, 64), labels, list(wanted))
     ctx.networks = {"inception-pool3": Featurizer(), "inception-logits": Logits(), "lpips-alex": Lpips(),
-                    "segmenter": Segmenter()}
+                    "segmenter": Segmenter(), "classifier": Classifier()}
     return ctx
+
+
+def _classes(reals):
+    """Condition i has class i % CLASSES: 2 real images and 2 * K samples per class."""
+    return {r.key: i % CLASSES for i, r in enumerate(sorted(reals, key=lambda r: r.key))}
 
 
 def _views(ctx, conditions_per_batch):
@@ -251,6 +271,59 @@ def _ref_lpips_diversity(ctx):
     return {"lpips_diversity": float(np.mean([_stand_in_lpips(a, b) for a, b in _diversity_pairs(ctx)]))}
 
 
+def _ref_fid_intra(ctx):
+    # per class, a 50-digit Frechet distance of the rows (each class has 2 reals: rank-1 covariances, where float64
+    # eigendecompositions are off by ~1e-8 of the value); ours: singular values of the centred rows' product
+    from mp_frechet import frechet_distance_mp
+
+    fakes, reals = _all(ctx)
+    cls = ctx.opts.classes
+    a = (_pooled(np.stack([f for _, f, _ in fakes])) @ _PROJ).astype(np.float32).astype(np.float64)
+    b = (_pooled(reals) @ _PROJ).astype(np.float32).astype(np.float64)
+    fake_c = np.array([cls[g] for g, _, _ in fakes])
+    real_c = np.array([cls[r.key] for r in ctx.reals])
+    return {"fid_intra": float(np.mean([frechet_distance_mp(a[fake_c == c], b[real_c == c])
+                                        for c in range(CLASSES)]))}
+
+
+def _ref_class_acc(ctx):
+    fakes, _ = _all(ctx)
+    pred = _classify(np.stack([f for _, f, _ in fakes]))
+    return {"class_acc": float(np.mean(pred == np.array([ctx.opts.classes[g] for g, _, _ in fakes])))}
+
+
+def _ref_cas(ctx):
+    # the samples read from the files in name order, labelled from the classes, one classifier per seed trained by
+    # the recipe (pinned against a hand-written loop in test_class_metrics), tested on the real files
+    from bench.classifiers import cnn
+
+    order = sorted(ctx.pairs, key=lambda p: p.file.rel)
+    x = torch.from_numpy(np.stack([imio.decode(p.file) for p in order])).permute(0, 3, 1, 2).contiguous()
+    y = torch.tensor([ctx.opts.classes[p.group] for p in order])
+    xr = torch.from_numpy(np.stack([imio.decode(r) for r in ctx.reals])).permute(0, 3, 1, 2).contiguous()
+    yr = torch.tensor([ctx.opts.classes[r.key] for r in ctx.reals])
+    accs = [float((cnn.predict(cnn.train(x, y, CLASSES, cnn.TrainOptions(steps=6), s), xr) == yr).double().mean())
+            for s in (0, 1)]
+    return {"cas": float(np.mean(accs)), "cas_std": float(np.std(accs))}
+
+
+def _ref_msssim_class(ctx):
+    scales = ms_ssim_scales(64, 64)
+    cls = ctx.opts.classes
+    fake_by, real_by = {}, {}
+    for p in sorted(ctx.pairs, key=lambda p: p.file.rel):
+        fake_by.setdefault(cls[p.group], []).append(imio.decode(p.file))
+    for r in sorted(ctx.reals, key=lambda r: r.key):
+        real_by.setdefault(cls[r.key], []).append(imio.decode(r))
+    fake_v, real_v = [], []
+    for c in range(CLASSES):
+        for side, by, out in ((0, fake_by, fake_v), (1, real_by, real_v)):
+            pairs = sample_pairs(len(by[c]), 4, np.random.default_rng([0, c, side]))
+            out.append(np.mean([ms_ssim_numpy(by[c][i], by[c][j], scales) for i, j in pairs]))
+    return {"msssim_class": float(np.mean(fake_v)), "msssim_class_real": float(np.mean(real_v)),
+            "msssim_class_less_diverse": float(np.mean(np.array(fake_v) > np.array(real_v)))}
+
+
 # metric -> (independent reference, relative tolerance and why)
 REFERENCES = {
     "fid": (_ref_fid, 1e-9),
@@ -262,6 +335,10 @@ REFERENCES = {
     "lpips": (_ref_lpips, 1e-9),
     "msssim_diversity": (_ref_msssim_diversity, 1e-6),
     "lpips_diversity": (_ref_lpips_diversity, 1e-9),
+    "fid_intra": (_ref_fid_intra, 1e-12),
+    "class_acc": (_ref_class_acc, 1e-12),
+    "cas": (_ref_cas, 1e-12),
+    "msssim_class": (_ref_msssim_class, 1e-6),  # the numpy MS-SSIM of test_paired_and_diversity (as msssim_diversity)
 }
 BUILTIN = [s.name for s in registry.specs() if s.builtin]
 
@@ -277,7 +354,13 @@ def test_every_builtin_metric_has_a_reference_and_a_complete_spec():
         assert spec.name == spec.leaderboard_columns[0].key
         assert all(n in NETWORKS for n in spec.networks), spec.name
         assert set(spec.protocol(ctx) if spec.protocol else {}) <= fields, spec.name
-    assert dict(registry.metric_versions()) == {m: "1" for m in BUILTIN}
+    per_class = {s.name for s in registry.specs() if "classes" in s.inputs}
+    assert per_class == {"fid_intra", "class_acc", "cas", "msssim_class"}
+    # without classes the per-class metrics stay out of the fingerprint (protocols before them keep theirs)
+    assert dict(registry.metric_versions()) == {m: "1" for m in BUILTIN if m not in per_class}
+    with_classes = _context_for_protocol()
+    with_classes.opts.classes = {"a": 0}
+    assert dict(registry.metric_versions(with_classes)) == {m: "1" for m in BUILTIN}
 
 
 def _context_for_protocol():

@@ -36,7 +36,7 @@ _SPACE_KEYS = {"num_classes", "ignore_index", "note"}
 _LAYOUT_KEYS = {"image", "label", "instance", "split_names", "combined", "note"}
 _DIRSPEC_KEYS = {"dir", "suffix", "prefix"}
 _SYNTH_KEYS = {"default_seed", "generator_version"}
-_LOADER_KEYS = {"loader", "default_segmenter", "note"}
+_LOADER_KEYS = {"loader", "default_segmenter", "default_classifier", "note"}
 _MANIFEST_KEYS = {"manifest_version", "dataset", "split", "kind", "count", "image_size", "key_pattern", "group_by",
                   "groups", "files", "source", "resolution", "seed", "hash"}
 MANIFEST_KINDS = ("published-counts", "file-list", "files")
@@ -326,6 +326,8 @@ class LoaderSpec:
 
     loader: str  # "package.module:function" called as loader(card, root, split, resolution, **options)
     default_segmenter: str | None  # the segmenter the card's published numbers were measured with, or None
+    # class datasets: the fixed classifier of their classes (class_acc), a bench.classifiers name, or None
+    default_classifier: str | None = None
 
 
 def load_loader_spec(name: str) -> LoaderSpec:
@@ -341,7 +343,10 @@ def load_loader_spec(name: str) -> LoaderSpec:
         raise BenchError(f"{path}: loader {loader!r} is not a 'package.module:function' string")
     if segmenter is not None and not (isinstance(segmenter, str) and segmenter):
         raise BenchError(f"{path}: default_segmenter {segmenter!r} is not a segmenter name or null")
-    return LoaderSpec(loader, segmenter)
+    classifier = raw.get("default_classifier")
+    if classifier is not None and not (isinstance(classifier, str) and classifier):
+        raise BenchError(f"{path}: default_classifier {classifier!r} is not a classifier name or null")
+    return LoaderSpec(loader, segmenter, classifier)
 
 
 _CARDS: dict[str, Card] = {}

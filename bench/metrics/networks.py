@@ -102,6 +102,25 @@ class SegmenterNet:
         return torch.as_tensor(self.segmenter(fake_u8))
 
 
+class ClassifierNet:
+    """A fixed classifier of the dataset's classes (bench.classifiers), for class_acc; its protocol is the metric's."""
+
+    def __init__(self, ctx: "EvalContext") -> None:
+        from bench.classifiers import get_classifier
+        from bench.errors import BenchError
+
+        name = ctx.opts.classifier
+        self.classifier = get_classifier(name, ctx.opts.classifier_weights, ctx.opts.device)
+        if tuple(ctx.size) != tuple(self.classifier.spec.input_size):
+            h, w = self.classifier.spec.input_size
+            raise BenchError(f"classifier '{name}' takes {h}x{w} images, these are {ctx.size[0]}x{ctx.size[1]}")
+        self.weights = {f"classifier:{name}": {"file": self.classifier.path, "sha256": self.classifier.sha256,
+                                               "source": "bench.classifiers"}}
+
+    def __call__(self, fake_u8: torch.Tensor) -> torch.Tensor:
+        return self.classifier(fake_u8)
+
+
 def _named_by(field: str, weight_file: str) -> Callable[[], dict[str, Any]]:
     """Protocol fields naming a network by its registered file's sha256."""
     def protocol() -> dict[str, Any]:
@@ -119,3 +138,4 @@ NETWORKS.register("inception-logits", NetworkSpec("inception-logits", "featurize
                                                    _named_by("is_network_sha256", "INCEPTION_LOGITS")))
 NETWORKS.register("lpips-alex", NetworkSpec("lpips-alex", "model", LpipsNet, _named_by("lpips_backbone_sha256", "ALEXNET")))
 NETWORKS.register("segmenter", NetworkSpec("segmenter", "model", SegmenterNet))
+NETWORKS.register("classifier", NetworkSpec("classifier", "model", ClassifierNet))

@@ -27,6 +27,7 @@ INPUTS: dict[str, str] = {
     "pairs": "each fake image with the real image of the same name, at the same size",
     "groups": "several samples per condition (fake/<name>/<i>.png next to real <name>.png)",
     "labels": "the label map of each condition and a segmenter (--labels and --segmenter)",
+    "classes": "the class of each real image (--classes; `bench run` on a class dataset); a sample has its condition's",
 }
 
 
@@ -80,7 +81,8 @@ class MetricSpec:
 # Built-in metrics (name -> module), in leaderboard column order: lazy "module:SPEC" strings, so listing them
 # imports nothing heavy.
 _BUILTIN = {"fid": "fid", "kid": "kid", "is": "inception_score", "miou": "miou", "psnr": "psnr", "ssim": "ssim",
-            "lpips": "lpips", "msssim_diversity": "msssim_diversity", "lpips_diversity": "lpips_diversity"}
+            "lpips": "lpips", "msssim_diversity": "msssim_diversity", "lpips_diversity": "lpips_diversity",
+            "fid_intra": "fid_intra", "class_acc": "class_acc", "cas": "cas", "msssim_class": "msssim_class"}
 ENTRY_POINT_GROUP = "bench.metrics"
 
 
@@ -123,7 +125,18 @@ def leaderboard_columns() -> dict[str, Column]:
     return {c.key: c for s in specs() for c in s.leaderboard_columns}
 
 
-def metric_versions() -> tuple[tuple[str, str], ...]:
-    """(name, version) of the built-in metrics: the fingerprint's ``metric_versions``. Plug-ins are recorded with
-    their own version in the record and do not move the fingerprint of the built-in numbers."""
-    return tuple(sorted((s.name, s.version) for s in specs() if s.builtin))
+def fingerprinted(spec: MetricSpec, ctx: "EvalContext | None" = None) -> bool:
+    """Whether a built-in metric's version and protocol fields enter the fingerprint of this evaluation: always,
+    whether or not it is computed (an unavailable IS does not move it), except the per-class metrics, which enter
+    only evaluations given classes. So the metrics of the class track, added after protocol 2, leave every
+    fingerprint of an evaluation without classes as it was."""
+    if not spec.builtin:
+        return False
+    return "classes" not in spec.inputs or (ctx is not None and ctx.opts.classes is not None)
+
+
+def metric_versions(ctx: "EvalContext | None" = None) -> tuple[tuple[str, str], ...]:
+    """(name, version) of the built-in metrics this evaluation's fingerprint covers (see :func:`fingerprinted`).
+    Plug-ins are recorded with their own version in the record and do not move the fingerprint of the built-in
+    numbers."""
+    return tuple(sorted((s.name, s.version) for s in specs() if fingerprinted(s, ctx)))

@@ -1,0 +1,79 @@
+"""Intra-class FID (Miyato & Koyama 2018): the FID between the samples of one class and the real images of that class,
+averaged over the classes of the real folder. It tells a generator that draws good images of the wrong class, or one
+class well and the others badly, from one that draws every class well, which the overall FID does not."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from bench.errors import BenchError
+from bench.metrics.base import Metric
+from bench.metrics.classes import real_classes, sample_classes
+from bench.metrics.fid import frechet_distance
+from bench.metrics.registry import Column, MetricSpec
+
+
+def frechet_distance_rows(x: np.ndarray, y: np.ndarray, form: str = "auto") -> float:
+    """Frechet distance between the Gaussians fitted (mean, covariance with ddof 1) to feature rows ``x`` [n1, d]
+    and ``y`` [n2, d], float64, for any n (n < d included: a class has tens of images, the features 2048 dims).
+
+    With A = (x - mean) / sqrt(n1 - 1) and B likewise, S1 = A^T A and S2 = B^T B, and the nonzero eigenvalues of
+    S1 S2 are those of (A B^T)(A B^T)^T, so tr (S1 S2)^{1/2} is the sum of the singular values of the n1 x n2 matrix
+    A B^T: exact, and cheaper than two d x d square roots while n1 n2 < d^2 (beyond that, ``form="auto"`` takes the
+    moments' form, :func:`bench.metrics.fid.frechet_distance`; ``"rows"`` / ``"moments"`` force one, for tests).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    (n1, d), n2 = x.shape, y.shape[0]
+    if min(n1, n2) < 2 or y.shape[1] != d:
+        raise BenchError(f"Frechet distance needs at least 2 rows per side of one width, got {x.shape} and {y.shape}")
+    if form == "moments" or (form == "auto" and n1 * n2 >= d * d):
+        return frechet_distance(x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False))
+    mu1, mu2 = x.mean(0), y.mean(0)
+    a = (x - mu1) / np.sqrt(n1 - 1)
+    b = (y - mu2) / np.sqrt(n2 - 1)
+    tr_covmean = float(torch.linalg.svdvals(torch.from_numpy(a @ b.T)).sum())
+    diff = mu1 - mu2
+    return float(diff @ diff + (a * a).sum() + (b * b).sum() - 2.0 * tr_covmean)
+
+
+class IntraClassFID(Metric):
+    """Feature rows and classes of both sides (cat states: per-class covariances need the rows, not global sums)."""
+
+    name = "fid_intra"
+
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+        for side in ("fake", "real"):
+            self.add_cat_state(f"{side}_rows")
+            self.add_cat_state(f"{side}_class")
+
+    def update_view(self, view) -> None:
+        self._append("fake_rows", view.output("inception-pool3").to(torch.float64))
+        self._append("fake_class", torch.from_numpy(sample_classes(self.ctx, view.items)))
+
+    def update_real(self, rows: dict[str, np.ndarray]) -> None:
+        self._append("real_rows", torch.from_numpy(np.asarray(rows["inception-pool3"], dtype=np.float64)))
+        self._append("real_class", torch.from_numpy(real_classes(self.ctx)))
+
+    def compute(self) -> dict:
+        fake, fake_cls = self.state("fake_rows").numpy(), self.state("fake_class").numpy()
+        real, real_cls = self.state("real_rows").numpy(), self.state("real_class").numpy()
+        per_class = {}
+        for c in sorted(set(real_cls.tolist())):
+            nf, nr = int((fake_cls == c).sum()), int((real_cls == c).sum())
+            if min(nf, nr) < 2:
+                raise BenchError(f"intra-class FID: class {c} has {nf} generated and {nr} real image(s); it needs at "
+                                 "least 2 of each (pass --metrics without fid_intra to skip it)")
+            per_class[str(c)] = frechet_distance_rows(fake[fake_cls == c], real[real_cls == c])
+        return {"fid_intra": float(np.mean(list(per_class.values()))),
+                "_details": {"fid_intra_per_class": per_class}}
+
+
+SPEC = MetricSpec(
+    "fid_intra", higher_is_better=False, inputs=("features", "classes"), networks=("inception-pool3",),
+    build=IntraClassFID, columns=(Column("fid_intra", "intra-FID", False, 2),), builtin=True,
+    description="mean over classes of the FID between a class's samples and its real images (Miyato & Koyama 2018)",
+)
