@@ -72,14 +72,14 @@ def records_frame(records: list[dict[str, Any]]):
             "seed": int(r["seeds"]["run"]),
             "fingerprint": r["fingerprint"],
             "grid": str(Path(r["_file"]).with_name(r["grid"]).as_posix()) if r.get("grid") else "",
+            "note": r["method"].get("note"),
         }
         for m, col in _columns().items():
             v = r["metrics"].get(m)
             row[m] = float(v) * (100.0 if col.percent else 1.0) if isinstance(v, (int, float)) else None
         rows.append(row)
     schema = {"dataset": pl.Utf8, "task": pl.Utf8, "method": pl.Utf8, "n": pl.Utf8, "config": pl.Utf8, "seed": pl.Int64,
-              "fingerprint": pl.Utf8,
-              "grid": pl.Utf8, **{m: pl.Float64 for m in _columns()}}
+              "fingerprint": pl.Utf8, "grid": pl.Utf8, "note": pl.Utf8, **{m: pl.Float64 for m in _columns()}}
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -270,6 +270,10 @@ def _render_dataset(ds: str, sub, rep, protocols: dict[str, dict]) -> str:
         lines += [_md_row(head), "|" + "---|" * len(head)]
         lines += [_md_row(cells) for cells in rows.values()]
         lines.append("")
+        notes = (sub.filter((pl.col("fingerprint") == fp) & pl.col("note").is_not_null())
+                 .unique(["method", "note"]).sort("method"))
+        if notes.height:
+            lines += [f"- **{r['method']}**: {r['note']}" for r in notes.iter_rows(named=True)] + [""]
     if rep.height:
         # FID / mIoU / acc always (the semantic track's columns); optional numbers only where a paper gives them
         numbers = [c for c in REPORTED_OPTIONAL if rep[c].drop_nulls().len()] + ["fid", "miou", "pixel_acc"]

@@ -83,6 +83,7 @@ class MethodInfo(TypedDict):
     trained: bool  # True when this run trained the weights (bench run --train)
     native_resolution: NotRequired[list[int] | None]  # [H, W] a release was trained at; absent in older result/1
     uses_instances: NotRequired[bool]  # the method reads instance maps; absent in older result/1 records
+    note: NotRequired[str]  # what a reader of its leaderboard row must know (the adapter's `leaderboard_note`)
 
 
 class DatasetRecord(TypedDict):

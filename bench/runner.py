@@ -249,6 +249,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
                    "checkpoint": prov.get("checkpoint"), "checkpoint_sha256": prov.get("checkpoint_sha256"),
                    "trained": spec.train, "native_resolution": list(native) if native else None,
                    "uses_instances": bool(getattr(gen, "needs_instance", False))}
+    if getattr(cls, "leaderboard_note", None):
+        method_info["note"] = str(cls.leaderboard_note)
     check(method_info, MethodInfo, f"method '{name}'", "from its adapter's provenance(); see "
           "bench.results.MethodInfo", field="method")  # refused before any work, not after the evaluation
 

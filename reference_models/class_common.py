@@ -51,6 +51,41 @@ def _to_dist(z: torch.Tensor, dist: str) -> torch.Tensor:
     raise ValueError(f"z_dist must be 'normal' or 'uniform', not {dist!r}")
 
 
+def bicubic_upscale_matrix(n: int, size: int) -> torch.Tensor:
+    """[size, n] matrix of PIL's bicubic upscaling of a length-``n`` signal to ``size`` (PIL resizes separably, so
+    ``M @ x @ M.T`` is PIL's bicubic resize of an n x n image, before clipping and rounding)."""
+    import numpy as np
+    from PIL import Image
+
+    cols = []
+    for i in range(n):
+        e = np.zeros((1, n), dtype=np.float32)
+        e[0, i] = 1.0
+        cols.append(np.asarray(Image.fromarray(e, mode="F").resize((size, 1), Image.BICUBIC))[0])
+    return torch.from_numpy(np.stack(cols, 1).astype(np.float32))
+
+
+class UpscaleProjection(nn.Module):
+    """The orthogonal projection of [B, C, H, W] images onto the bicubic upscalings of n x n images (``P X P^T``
+    with ``P = M pinv(M)``, M from :func:`bicubic_upscale_matrix`): a fixed, parameter-free output layer. Digits
+    are 8x8 scans upscaled bicubically to 32x32; their real images are (to rounding) fixed points of it."""
+
+    def __init__(self, n: int, resolution: tuple[int, int]) -> None:
+        super().__init__()
+        h, w = resolution
+        ph, pw = (self._proj(n, s) for s in (h, w))
+        self.register_buffer("ph", ph, persistent=False)
+        self.register_buffer("pw", pw, persistent=False)
+
+    @staticmethod
+    def _proj(n: int, size: int) -> torch.Tensor:
+        m = bicubic_upscale_matrix(n, size).double()
+        return (m @ torch.linalg.pinv(m)).float()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.ph.to(x.dtype) @ x @ self.pw.to(x.dtype).T).clamp(-1.0, 1.0)
+
+
 def layer_norm_2d(channels: int) -> nn.Module:
     """Layer normalisation over (C, H, W) with per-channel affine (WGAN-GP's recommendation for a critic)."""
     return nn.GroupNorm(1, channels)
@@ -73,8 +108,15 @@ class ClassGANModel(GANModel):
         if int(cfg.n_critic) < 1:
             raise ValueError("n_critic must be >= 1")
         self.channels = int(cfg.image_channels)
+        n = cfg.g_project_from
+        self.project = UpscaleProjection(int(n), tuple(info.resolution)) if n else None
 
     # -- images in and out
+    def fake_images(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """G(z, y), through the fixed output projection when ``g_project_from`` is set."""
+        x = self.G(z, y)
+        return self.project(x) if self.project is not None else x
+
     def real_images(self, batch: dict[str, Any]) -> torch.Tensor:
         x = image_to_float(batch["image"])
         return x.mean(1, keepdim=True) if self.channels == 1 else x
@@ -140,7 +182,7 @@ class ClassGANModel(GANModel):
         # discriminator (critic) update
         self.D.requires_grad_(True)
         with torch.no_grad(), ctx.autocast():
-            fake = self.G(self.sample_z(b, real.device), y).detach()
+            fake = self.fake_images(self.sample_z(b, real.device), y).detach()
         with ctx.autocast():
             adv_real, cls_real = self.d_outputs(real, y)
             adv_fake, cls_fake = self.d_outputs(fake, y)
@@ -161,7 +203,7 @@ class ClassGANModel(GANModel):
         if (step + 1) % int(cfg.n_critic) == 0:
             self.D.requires_grad_(False)
             with ctx.autocast():
-                fake = self.G(self.sample_z(b, real.device), y)
+                fake = self.fake_images(self.sample_z(b, real.device), y)
                 adv, cls = self.d_outputs(fake, y)
                 if wgan:
                     g_gan = -adv.float().mean()
@@ -175,7 +217,7 @@ class ClassGANModel(GANModel):
 
     def generate_one(self, y: torch.Tensor, seed: int) -> torch.Tensor:
         z = noise_from_seeds([seed], int(self.cfg.z_dim), self.cfg.z_dist, y.device)
-        return self.to_rgb(self.G(z, y))
+        return self.to_rgb(self.fake_images(z, y))
 
 
 class ClassReferenceGenerator(ReferenceGenerator):

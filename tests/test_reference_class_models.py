@@ -303,3 +303,25 @@ def test_a_checkpoint_of_another_class_count_is_refused(tmp_path, train_ds):
         get_method("acgan")(other, config="mini", checkpoint=str(p))
     with pytest.raises(BenchError, match="trained for method 'acgan', not 'cgan'"):
         get_method("cgan")(info, config="mini", checkpoint=str(p))
+
+
+def test_the_minis_output_projection_keeps_real_digits_and_is_idempotent():
+    """``g_project_from: 8`` projects G's output onto the bicubic upscalings of 8x8 images: PIL's own upscalings (the
+    real digits before rounding) are its fixed points, and projecting twice is projecting once."""
+    import numpy as np
+    from PIL import Image
+
+    from reference_models.class_common import UpscaleProjection, bicubic_upscale_matrix
+
+    rng = np.random.default_rng(0)
+    small = rng.random((8, 8)).astype(np.float32)
+    pil = np.asarray(Image.fromarray(small, mode="F").resize((32, 32), Image.BICUBIC))
+    m = bicubic_upscale_matrix(8, 32).numpy()
+    np.testing.assert_allclose(m @ small @ m.T, pil, atol=1e-5)  # PIL's bicubic resize is separable
+    proj = UpscaleProjection(8, (32, 32))
+    x = torch.from_numpy(pil * 1.6 - 0.8)[None, None]  # within [-1, 1]: the clamp does nothing
+    torch.testing.assert_close(proj(x), x, atol=1e-4, rtol=0)
+    noise = torch.rand(2, 1, 32, 32) * 2 - 1
+    once = proj(noise)
+    assert (once - noise).abs().max() > 0.1  # a 32x32 grain is not an upscaled 8x8 image
+    torch.testing.assert_close(proj(once), once, atol=1e-4, rtol=0)
