@@ -296,7 +296,8 @@ def _task_text(protocol: dict[str, Any]) -> str:
     if not task:
         return ""
     name = json.loads(task.pop("name"))
-    return f" Task: {name} ({', '.join(f'{k} {json.loads(v)}' for k, v in sorted(task.items()))})."
+    params = ", ".join(f"{k} {json.loads(v)}" for k, v in sorted(task.items()))
+    return f" Task: {name} ({params})." if params else f" Task: {name}."
 
 
 def record_row(record: dict[str, Any], record_path: Path) -> str:

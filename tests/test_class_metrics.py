@@ -204,3 +204,20 @@ def test_the_training_script_reproduces_the_committed_classifier(tmp_path):
     assert done.value.code == 0
     got = json.loads((tmp_path / "embedded-digits.json").read_text())
     assert got["val_accuracy"] == meta["val_accuracy"] and got["sha256"] == meta["sha256"]
+
+
+def test_the_committed_class_leaderboard_shows_the_memorisation_note_and_the_reported_inception_score():
+    """leaderboard/digits.md carries training-copy's note under its table (from the record, not hand-written), and
+    cifar10.md AC-GAN's Inception Score as the paper prints it (8.25, not 8.2)."""
+    from pathlib import Path
+
+    from bench.leaderboard import load_records, load_reported, render
+
+    lb = Path(__file__).parents[1] / "leaderboard"
+    pages = render(load_records(lb / "results"), load_reported(lb / "reported.csv"))
+    digits = pages["digits.md"]
+    note = next(line for line in digits.splitlines() if line.startswith("- **training-copy**:"))
+    assert "memorises" in note and "do not detect copying" in note
+    assert "| training-copy | - | 1 | 355 |" in digits and "| class-mean | - | 1 | 355 |" in digits
+    assert "| AC-GAN | 8.25 | – | – | – |" in pages["cifar10.md"]
+    assert pages["cifar10.md"].splitlines()[6].startswith("| method | IS | FID | mIoU | acc |")
