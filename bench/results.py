@@ -30,12 +30,12 @@ class Evaluation(TypedDict):
     """What the metric engine measured: one type in both records; `bench run` copies these keys from its evaluation."""
 
     metrics: dict[str, float]  # fid, kid, kid_std, kid_subset_size, is, is_std, psnr, ssim, lpips, msssim_diversity,
-    #   lpips_diversity, miou, pixel_acc, the class track's fid_intra, class_acc, cas, cas_std, msssim_class,
+    #   lpips_diversity, miou, pixel_acc, the class track's fid_intra, kid_intra, class_acc, cas, cas_std, msssim_class,
     #   msssim_class_real, msssim_class_less_diverse, plug-ins' names: a JSON number (NaN when undefined for these inputs, e.g.
     #   mIoU with no labelled pixel); null is not a value: a metric that cannot be computed is in `unavailable`
     unavailable: dict[str, str]  # metric -> why it could not be computed
     details: dict[str, Any]  # per_class_iou (null for a class absent from the labels), segmenter_protocol,
-    #   fid_intra_per_class, class_acc_per_class, cas_per_seed, msssim_class_per_class ({class: {fake, real}}), ...
+    #   fid_intra_per_class, kid_intra_per_class, class_acc_per_class, cas_per_seed, msssim_class_per_class ({class: {fake, real}}), ...
     protocol: dict[str, Any]  # bench.protocol.Protocol fields (those of the protocol version the record was made under)
     fingerprint: Fingerprint  # rows are ranked only against rows with the same fingerprint
     weights: dict[str, dict[str, str]]  # feature extractor / segmenter / LPIPS: file, sha256, source

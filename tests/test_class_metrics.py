@@ -138,7 +138,7 @@ def test_the_embedded_classifier_refuses_images_of_another_size(tmp_path):
 def test_a_class_with_one_real_image_is_refused_by_the_per_class_metrics(class_folders):
     real, fake, classes = class_folders
     classes = {**classes, "0000": 5}
-    for metric in ("fid_intra", "msssim_class"):
+    for metric in ("fid_intra", "kid_intra", "msssim_class"):
         with pytest.raises(BenchError, match="class 5 has 1 generated and 1 real image"):
             _eval(real, fake, metrics=(metric,), classes=classes)
 
@@ -162,7 +162,7 @@ def test_evaluations_without_classes_keep_their_fingerprint_fields(class_folders
     real, fake, classes = class_folders
     without = _eval(real, fake, metrics=("psnr",))["protocol"]
     assert not {"classifier", "class_diversity", "cas"} & set(without)
-    assert not {"fid_intra", "cas", "class_acc", "msssim_class"} & {m for m, _ in without["metric_versions"]}
+    assert not {"fid_intra", "kid_intra", "cas", "class_acc", "msssim_class"} & {m for m, _ in without["metric_versions"]}
     given = _eval(real, fake, metrics=("psnr",), classes=classes, classifier="embedded-digits")["protocol"]
     assert {"classifier", "class_diversity", "cas"} <= set(given)
     other_steps = _eval(real, fake, metrics=("psnr",), classes=classes, classifier="embedded-digits", cas_steps=7)

@@ -286,6 +286,26 @@ def _ref_fid_intra(ctx):
                                         for c in range(CLASSES)]))}
 
 
+def _ref_kid_intra(ctx):
+    # per class, every kernel entry summed in a loop (the unbiased estimator for unequal sizes, written out)
+    fakes, reals = _all(ctx)
+    cls = ctx.opts.classes
+    a = (_pooled(np.stack([f for _, f, _ in fakes])) @ _PROJ).astype(np.float32).astype(np.float64)
+    b = (_pooled(reals) @ _PROJ).astype(np.float32).astype(np.float64)
+    fake_c = np.array([cls[g] for g, _, _ in fakes])
+    real_c = np.array([cls[r.key] for r in ctx.reals])
+    k = lambda u, v: (u @ v / DIM + 1) ** 3  # noqa: E731
+    out = []
+    for c in range(CLASSES):
+        x, y = a[fake_c == c], b[real_c == c]
+        n, m = len(x), len(y)
+        xx = sum(k(x[i], x[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+        yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+        xy = sum(k(x[i], y[j]) for i in range(n) for j in range(m)) / (n * m)
+        out.append(xx + yy - 2 * xy)
+    return {"kid_intra": float(np.mean(out))}
+
+
 def _ref_class_acc(ctx):
     fakes, _ = _all(ctx)
     pred = _classify(np.stack([f for _, f, _ in fakes]))
@@ -336,6 +356,7 @@ REFERENCES = {
     "msssim_diversity": (_ref_msssim_diversity, 1e-6),
     "lpips_diversity": (_ref_lpips_diversity, 1e-9),
     "fid_intra": (_ref_fid_intra, 1e-12),
+    "kid_intra": (_ref_kid_intra, 1e-9),
     "class_acc": (_ref_class_acc, 1e-12),
     "cas": (_ref_cas, 1e-12),
     "msssim_class": (_ref_msssim_class, 1e-6),  # the numpy MS-SSIM of test_paired_and_diversity (as msssim_diversity)
@@ -355,7 +376,7 @@ def test_every_builtin_metric_has_a_reference_and_a_complete_spec():
         assert all(n in NETWORKS for n in spec.networks), spec.name
         assert set(spec.protocol(ctx) if spec.protocol else {}) <= fields, spec.name
     per_class = {s.name for s in registry.specs() if "classes" in s.inputs}
-    assert per_class == {"fid_intra", "class_acc", "cas", "msssim_class"}
+    assert per_class == {"fid_intra", "kid_intra", "class_acc", "cas", "msssim_class"}
     # without classes the per-class metrics stay out of the fingerprint (protocols before them keep theirs)
     assert dict(registry.metric_versions()) == {m: "1" for m in BUILTIN if m not in per_class}
     with_classes = _context_for_protocol()

@@ -58,16 +58,19 @@ class IntraClassFID(Metric):
         self._append("real_rows", torch.from_numpy(np.asarray(rows["inception-pool3"], dtype=np.float64)))
         self._append("real_class", torch.from_numpy(real_classes(self.ctx)))
 
-    def compute(self) -> dict:
+    def per_class_rows(self, what: str):
+        """(class, fake rows, real rows) for each class of the real folder; fewer than 2 rows on a side raise."""
         fake, fake_cls = self.state("fake_rows").numpy(), self.state("fake_class").numpy()
         real, real_cls = self.state("real_rows").numpy(), self.state("real_class").numpy()
-        per_class = {}
         for c in sorted(set(real_cls.tolist())):
             nf, nr = int((fake_cls == c).sum()), int((real_cls == c).sum())
             if min(nf, nr) < 2:
-                raise BenchError(f"intra-class FID: class {c} has {nf} generated and {nr} real image(s); it needs at "
-                                 "least 2 of each (pass --metrics without fid_intra to skip it)")
-            per_class[str(c)] = frechet_distance_rows(fake[fake_cls == c], real[real_cls == c])
+                raise BenchError(f"{what}: class {c} has {nf} generated and {nr} real image(s); it needs at least 2 "
+                                 f"of each (pass --metrics without {self.name} to skip it)")
+            yield c, fake[fake_cls == c], real[real_cls == c]
+
+    def compute(self) -> dict:
+        per_class = {str(c): frechet_distance_rows(x, y) for c, x, y in self.per_class_rows("intra-class FID")}
         return {"fid_intra": float(np.mean(list(per_class.values()))),
                 "_details": {"fid_intra_per_class": per_class}}
 

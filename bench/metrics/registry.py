@@ -82,7 +82,8 @@ class MetricSpec:
 # imports nothing heavy.
 _BUILTIN = {"fid": "fid", "kid": "kid", "is": "inception_score", "miou": "miou", "psnr": "psnr", "ssim": "ssim",
             "lpips": "lpips", "msssim_diversity": "msssim_diversity", "lpips_diversity": "lpips_diversity",
-            "fid_intra": "fid_intra", "class_acc": "class_acc", "cas": "cas", "msssim_class": "msssim_class"}
+            "fid_intra": "fid_intra", "kid_intra": "kid_intra", "class_acc": "class_acc", "cas": "cas",
+            "msssim_class": "msssim_class"}
 ENTRY_POINT_GROUP = "bench.metrics"
 
 

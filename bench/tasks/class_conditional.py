@@ -50,6 +50,6 @@ TASK = Task(
     make_batch=make_batch,
     show=show,
     class_of=lambda item: int(class_ids({k: v[None] if hasattr(v, "shape") else [v] for k, v in item.items()})[0]),
-    metrics=("fid", "kid", "is", "fid_intra", "class_acc", "cas", "msssim_class", "msssim_diversity"),
-    columns=("is", "fid", "kid", "fid_intra", "class_acc", "cas", "msssim_class", "msssim_diversity"),
+    metrics=("fid", "kid", "is", "fid_intra", "kid_intra", "class_acc", "cas", "msssim_class", "msssim_diversity"),
+    columns=("is", "fid", "kid", "fid_intra", "kid_intra", "class_acc", "cas", "msssim_class", "msssim_diversity"),
 )
