@@ -271,33 +271,30 @@ def _ref_lpips_diversity(ctx):
     return {"lpips_diversity": float(np.mean([_stand_in_lpips(a, b) for a, b in _diversity_pairs(ctx)]))}
 
 
+def _class_rows(ctx):
+    """(fake rows, real rows) of the stand-in features for each class, from the files."""
+    fakes, reals = _all(ctx)
+    cls = ctx.opts.classes
+    a = (_pooled(np.stack([f for _, f, _ in fakes])) @ _PROJ).astype(np.float32).astype(np.float64)
+    b = (_pooled(reals) @ _PROJ).astype(np.float32).astype(np.float64)
+    fake_c = np.array([cls[g] for g, _, _ in fakes])
+    real_c = np.array([cls[r.key] for r in ctx.reals])
+    return [(a[fake_c == c], b[real_c == c]) for c in range(CLASSES)]
+
+
 def _ref_fid_intra(ctx):
     # per class, a 50-digit Frechet distance of the rows (each class has 2 reals: rank-1 covariances, where float64
     # eigendecompositions are off by ~1e-8 of the value); ours: singular values of the centred rows' product
     from mp_frechet import frechet_distance_mp
 
-    fakes, reals = _all(ctx)
-    cls = ctx.opts.classes
-    a = (_pooled(np.stack([f for _, f, _ in fakes])) @ _PROJ).astype(np.float32).astype(np.float64)
-    b = (_pooled(reals) @ _PROJ).astype(np.float32).astype(np.float64)
-    fake_c = np.array([cls[g] for g, _, _ in fakes])
-    real_c = np.array([cls[r.key] for r in ctx.reals])
-    return {"fid_intra": float(np.mean([frechet_distance_mp(a[fake_c == c], b[real_c == c])
-                                        for c in range(CLASSES)]))}
+    return {"fid_intra": float(np.mean([frechet_distance_mp(x, y) for x, y in _class_rows(ctx)]))}
 
 
 def _ref_kid_intra(ctx):
     # per class, every kernel entry summed in a loop (the unbiased estimator for unequal sizes, written out)
-    fakes, reals = _all(ctx)
-    cls = ctx.opts.classes
-    a = (_pooled(np.stack([f for _, f, _ in fakes])) @ _PROJ).astype(np.float32).astype(np.float64)
-    b = (_pooled(reals) @ _PROJ).astype(np.float32).astype(np.float64)
-    fake_c = np.array([cls[g] for g, _, _ in fakes])
-    real_c = np.array([cls[r.key] for r in ctx.reals])
     k = lambda u, v: (u @ v / DIM + 1) ** 3  # noqa: E731
     out = []
-    for c in range(CLASSES):
-        x, y = a[fake_c == c], b[real_c == c]
+    for x, y in _class_rows(ctx):
         n, m = len(x), len(y)
         xx = sum(k(x[i], x[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
         yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
