@@ -54,6 +54,8 @@ class EvalOptions:
     inception_weights: str | None = None
     is_weights: str | None = None
     lpips_weights: str | None = None
+    clip_weights: str | None = None  # OpenAI's ViT-B-32.pt (FD_CLIP, KID_CLIP)
+    dinov2_weights: str | None = None  # dinov2_vitl14_pretrain.pth (FD_DINOv2, KID_DINOv2)
     # class of each real image by file key (name without extension); a fake inherits its condition's class.
     # Needed by the per-class metrics (input "classes"); `bench run` fills it for class-conditional datasets
     classes: dict[str, int] | None = None

@@ -11,7 +11,8 @@ from typing import Any
 # 2: N (conditions, samples per condition, real images), instance maps, label encoding, the whole segmenter
 #    protocol and the output quantisation joined the fingerprint
 PROTOCOL_VERSION = "2"
-_SET_ONLY = frozenset({"task", "classifier", "class_diversity", "cas"})  # see Protocol.task
+_SET_ONLY = frozenset({"task", "classifier", "class_diversity", "cas", "knn", "extrapolation", "bootstrap",
+                       "dinov2_features", "clip_features"})  # see Protocol.task
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,14 @@ class Protocol:
     classifier: tuple[tuple[str, str], ...] | None = None
     class_diversity: tuple[tuple[str, str], ...] | None = None
     cas: tuple[tuple[str, str], ...] | None = None
+    # the second metric set (issue 17): k-NN manifold metrics (features, k, ball convention), FID/IS-infinity's
+    # subsets and fit, the bootstrap's resamples, and the DINOv2 / CLIP feature spaces (network, weights sha256,
+    # preprocessing). Set by every evaluation since; unset in records made before them, which keep their fingerprints.
+    knn: tuple[tuple[str, str], ...] | None = None
+    extrapolation: tuple[tuple[str, str], ...] | None = None
+    bootstrap: tuple[tuple[str, str], ...] | None = None
+    dinov2_features: tuple[tuple[str, str], ...] | None = None
+    clip_features: tuple[tuple[str, str], ...] | None = None
 
     @staticmethod
     def freeze(fields: dict[str, Any] | None) -> tuple[tuple[str, str], ...] | None:

@@ -75,6 +75,8 @@ FOREIGN_CACHES = {
     "torch-hub": _torch_hub_checkpoints,
     # clean-fid keeps its Inception file in a hard-coded folder
     "clean-fid": lambda: Path(tempfile.gettempdir()),
+    # OpenAI's clip.load (which clean-fid's clip_vit_b_32 calls) downloads into ~/.cache/clip
+    "openai-clip": lambda: Path(os.path.expanduser("~/.cache/clip")),
 }
 
 REGISTRY: dict[str, WeightFile] = {}
@@ -165,6 +167,36 @@ ALEXNET = register(
         foreign_caches=("torch-hub",),
         license="BSD-3-Clause (torchvision)",
         description="torchvision AlexNet ImageNet weights: the LPIPS 'alex' backbone.",
+    )
+)
+
+CLIP_VIT_B32 = register(
+    WeightFile(
+        name="clip-vit-b-32",
+        filename="ViT-B-32.pt",
+        # OpenAI's clip.py checks a download against the hex digest in its URL: this is the file's sha256
+        sha256="40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af",
+        urls=("https://openaipublic.azureedge.net/clip/models/"
+              "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt",),
+        foreign_caches=("openai-clip",),
+        license="MIT (OpenAI CLIP)",
+        description="OpenAI CLIP ViT-B/32 (TorchScript, float16): the image tower of FD_CLIP / KID_CLIP, as "
+        "clean-fid's model_name='clip_vit_b_32'.",
+    )
+)
+
+DINOV2_VITL14 = register(
+    WeightFile(
+        name="dinov2-vit-l-14",
+        filename="dinov2_vitl14_pretrain.pth",
+        # published next to the URL in finegrain-ai/refiners (conversion/models/dinov2.py), with its size
+        sha256="d5383ea8f4877b2472eb973e0fd72d557c7da5d3611bd527ceeb1d7162cbf428",
+        size=1_217_586_395,
+        urls=("https://dl.fbaipublicfiles.com/dinov2/dinov2_vitl14/dinov2_vitl14_pretrain.pth",),
+        foreign_caches=("torch-hub",),
+        license="Apache-2.0 (facebookresearch/dinov2)",
+        description="DINOv2 ViT-L/14 backbone (torch state dict, 1024-d CLS features): the network of FD_DINOv2 / "
+        "KID_DINOv2, as Stein et al.'s dgm-eval loads it through torch hub.",
     )
 )
 

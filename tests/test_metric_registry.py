@@ -55,6 +55,21 @@ class Featurizer:
         return torch.from_numpy(_pooled(x) @ _PROJ).float()
 
 
+_SPACE_PROJ = {name: np.random.default_rng(seed).standard_normal((3 * 8 * 8, DIM))
+               for name, seed in (("inception-pool3", 7), ("dinov2-vit-l-14", 9), ("clip-vit-b-32", 10))}
+_SPACE_PROJ["inception-pool3"] = _PROJ
+
+
+class SpaceFeaturizer(Featurizer):
+    """The stand-in of another feature network (DINOv2, CLIP): the same pooling, another projection."""
+
+    def __init__(self, name: str) -> None:
+        self.proj = _SPACE_PROJ[name]
+
+    def __call__(self, x):
+        return torch.from_numpy(_pooled(x) @ self.proj).float()
+
+
 class Logits:
     prepare, what, weights, cache_identity = None, "stand-in logits", {}, None
 
@@ -139,7 +154,8 @@ def _context(inputs, wanted):
                        cas_seeds=(0, 1))
     ctx = EvalContext(opts, reals, fakes, pairs, groups, (64, 64), labels, list(wanted))
     ctx.networks = {"inception-pool3": Featurizer(), "inception-logits": Logits(), "lpips-alex": Lpips(),
-                    "segmenter": Segmenter(), "classifier": Classifier()}
+                    "segmenter": Segmenter(), "classifier": Classifier(),
+                    "dinov2-vit-l-14": SpaceFeaturizer("dinov2-vit-l-14"), "clip-vit-b-32": SpaceFeaturizer("clip-vit-b-32")}
     return ctx
 
 
@@ -155,12 +171,13 @@ def _views(ctx, conditions_per_batch):
         items = [p for c in conds[s : s + conditions_per_batch] for p in ctx.groups[c]]
         fake_np = [imio.decode(p.file) for p in items]
         real_np = {p.partner.key: imio.decode(p.partner) for p in items}
-        prepared = {"inception-pool3": Featurizer().prepare(fake_np)}
+        prepared = {name: Featurizer().prepare(fake_np) for name in _SPACE_PROJ}
         yield BatchView(ctx, items, {"fake_np": fake_np, "real_np": real_np, "prepared": prepared})
 
 
 def _real_rows(ctx):
-    return {"inception-pool3": Featurizer()(np.stack([imio.decode(r) for r in ctx.reals])).numpy()}
+    images = np.stack([imio.decode(r) for r in ctx.reals])
+    return {name: SpaceFeaturizer(name)(images).numpy() for name in _SPACE_PROJ}
 
 
 def _run(spec, ctx, views):
@@ -185,29 +202,32 @@ def _all(ctx):
     return fakes, np.stack([imio.decode(r) for r in ctx.reals])
 
 
-def _ref_fid(ctx):
+def _rows(ctx, network="inception-pool3"):
+    """(fake rows, real rows) of a stand-in feature network, recomputed from the files (float32, as the networks)."""
     fakes, reals = _all(ctx)
-    a = _pooled(np.stack([f for _, f, _ in fakes])) @ _PROJ
-    b = _pooled(reals) @ _PROJ
-    a, b = a.astype(np.float32).astype(np.float64), b.astype(np.float32).astype(np.float64)
+    a = _pooled(np.stack([f for _, f, _ in fakes])) @ _SPACE_PROJ[network]
+    b = _pooled(reals) @ _SPACE_PROJ[network]
+    return a.astype(np.float32).astype(np.float64), b.astype(np.float32).astype(np.float64)
+
+
+def _ref_fid(ctx, network="inception-pool3", key="fid"):
+    a, b = _rows(ctx, network)
     s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     # tr (S1 S2)^1/2 = tr (S1^1/2 S2 S1^1/2)^1/2: scipy's sqrtm of S1 and the eigenvalues of a symmetric PSD matrix,
     # independent of our SVD of S1^1/2 S2^1/2 (a non-symmetric sqrtm(S1 S2) returns ~1e-8 imaginary parts here)
     r1 = scipy.linalg.sqrtm(s1).real
     tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh(r1 @ s2 @ r1), 0, None)).sum()
-    return {"fid": float(((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_covmean)}
+    return {key: float(((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_covmean)}
 
 
-def _ref_kid(ctx):
-    fakes, reals = _all(ctx)
-    a = (_pooled(np.stack([f for _, f, _ in fakes])) @ _PROJ).astype(np.float32).astype(np.float64)
-    b = (_pooled(reals) @ _PROJ).astype(np.float32).astype(np.float64)
+def _ref_kid(ctx, network="inception-pool3", key="kid"):
+    a, b = _rows(ctx, network)
     rng, m, out = np.random.RandomState(0), 6, []
     for _ in range(7):
         x, y = a[rng.choice(len(a), m, replace=False)], b[rng.choice(len(b), m, replace=False)]
         kxx, kyy, kxy = [(p @ q.T / DIM + 1) ** 3 for p, q in ((x, x), (y, y), (x, y))]
         out.append((kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean())
-    return {"kid": float(np.mean(out))}
+    return {key: float(np.mean(out))}
 
 
 def _ref_is(ctx):
@@ -341,6 +361,86 @@ def _ref_msssim_class(ctx):
             "msssim_class_less_diverse": float(np.mean(np.array(fake_v) > np.array(real_v)))}
 
 
+def _ref_precision_recall(ctx):
+    from torch_fidelity.metric_prc import calculate_precision_recall_full
+
+    a, b = _rows(ctx)
+    p, r = calculate_precision_recall_full(torch.from_numpy(a), torch.from_numpy(b), neighborhood=3)
+    return {"precision": p, "recall": r}
+
+
+def _ref_density_coverage(ctx):
+    from prdc import compute_prdc
+
+    a, b = _rows(ctx)
+    out = compute_prdc(real_features=b, fake_features=a, nearest_k=5)
+    return {"density": out["density"], "coverage": out["coverage"]}
+
+
+def _authors_fit(sizes, values):
+    """score_infinity.py's fit: sklearn's LinearRegression of the values on 1/N, predicted at 0."""
+    from sklearn.linear_model import LinearRegression
+
+    reg = LinearRegression().fit(1 / np.asarray(sizes).reshape(-1, 1), np.asarray(values).reshape(-1, 1))
+    return float(reg.predict(np.array([[0.0]]))[0, 0])
+
+
+def _subsets(n):
+    """The subsets: N_i = np.linspace(N // 10, N, 15) as int32, each the head of a fresh seeded permutation."""
+    sizes = np.linspace(max(2, n // 10), n, 15).astype("int32")
+    rng = np.random.default_rng(0)
+    return sizes, [rng.permutation(n)[:s] for s in sizes]
+
+
+def _ref_fid_inf(ctx):
+    from cleanfid.fid import frechet_distance
+
+    a, b = _rows(ctx)
+    sizes, subsets = _subsets(len(a))
+    values = [frechet_distance(a[i].mean(0), np.cov(a[i], rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+              for i in subsets]
+    return {"fid_inf": _authors_fit(sizes, values)}
+
+
+def _ref_is_inf(ctx):
+    fakes, _ = _all(ctx)
+    logits = _pooled(np.stack([f for _, f, _ in fakes])) @ _LOGIT_PROJ
+    pred = np.exp(logits - logits.max(1, keepdims=True))
+    pred /= pred.sum(1, keepdims=True)
+    sizes, subsets = _subsets(len(pred))
+    values = []
+    for i in subsets:  # score_infinity.py's calculate_inception_score, one split
+        chunk = pred[i]
+        values.append(np.exp(np.mean(np.sum(chunk * (np.log(chunk) - np.log(chunk.mean(0, keepdims=True))), 1))))
+    return {"is_inf": _authors_fit(sizes, values)}
+
+
+def _ref_bootstrap_ci(ctx):
+    # each resample written out as rows (repeats included), clean-fid's Frechet distance (scipy sqrtm) and the
+    # unbiased MMD^2 by position; the interval from numpy's quantiles of the bias-shifted replicates
+    from cleanfid.fid import frechet_distance
+
+    a, b = _rows(ctx)
+    rng = np.random.default_rng(0)
+    draws = [rng.integers(0, len(a), len(a)) for _ in range(100)]
+
+    def fid(x):
+        return frechet_distance(x.mean(0), np.cov(x, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+
+    def kid(x):
+        n, m = len(x), len(b)
+        kxx, kyy, kxy = [(p @ q.T / DIM + 1) ** 3 for p, q in ((x, x), (b, b), (x, b))]
+        return (kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean()
+
+    out = {}
+    for key, f in (("fid", fid), ("kid", kid)):
+        reps = np.array([f(a[np.sort(i)]) for i in draws])
+        bias = reps.mean() - f(a)
+        out[f"{key}_ci_low"], out[f"{key}_ci_high"] = np.quantile(reps - bias, [0.025, 0.975])
+        out[f"{key}_boot_std"], out[f"{key}_boot_bias"] = reps.std(ddof=1), bias
+    return out
+
+
 # metric -> (independent reference, relative tolerance and why)
 REFERENCES = {
     "fid": (_ref_fid, 1e-9),
@@ -357,6 +457,16 @@ REFERENCES = {
     "class_acc": (_ref_class_acc, 1e-12),
     "cas": (_ref_cas, 1e-12),
     "msssim_class": (_ref_msssim_class, 1e-6),  # the numpy MS-SSIM of test_paired_and_diversity (as msssim_diversity)
+    "precision_recall": (_ref_precision_recall, 1e-7),  # torch-fidelity returns float32 .item()s of the shares
+    "density_coverage": (_ref_density_coverage, 1e-12),
+    # scipy's sqrtm on 24-row covariances of rank 6 (sizes 2..24 here: tiny subsets carry sqrtm's ~1e-7 errors)
+    "fid_inf": (_ref_fid_inf, 1e-6),
+    "is_inf": (_ref_is_inf, 1e-9),
+    "bootstrap_ci": (_ref_bootstrap_ci, 1e-6),  # scipy's sqrtm, as fid_inf
+    "fd_dinov2": (lambda ctx: _ref_fid(ctx, "dinov2-vit-l-14", "fd_dinov2"), 1e-9),
+    "kid_dinov2": (lambda ctx: _ref_kid(ctx, "dinov2-vit-l-14", "kid_dinov2"), 1e-9),
+    "fd_clip": (lambda ctx: _ref_fid(ctx, "clip-vit-b-32", "fd_clip"), 1e-9),
+    "kid_clip": (lambda ctx: _ref_kid(ctx, "clip-vit-b-32", "kid_clip"), 1e-9),
 }
 BUILTIN = [s.name for s in registry.specs() if s.builtin]
 
@@ -369,7 +479,8 @@ def test_every_builtin_metric_has_a_reference_and_a_complete_spec():
     fields = set(Protocol.__dataclass_fields__)
     ctx = _context_for_protocol()
     for spec in registry.specs():
-        assert spec.name == spec.leaderboard_columns[0].key
+        keys = [c.key for c in spec.leaderboard_columns]
+        assert spec.name in keys or len(keys) > 1 or not spec.leaderboard, spec.name
         assert all(n in NETWORKS for n in spec.networks), spec.name
         assert set(spec.protocol(ctx) if spec.protocol else {}) <= fields, spec.name
     per_class = {s.name for s in registry.specs() if "classes" in s.inputs}
@@ -409,7 +520,7 @@ def test_metric_is_batch_size_independent_and_reduces_by_sum(inputs, name):
         a.update_real(_real_rows(ctx))
     merged = _values(a.merge(b))
     for key, value in whole.items():
-        assert merged[key] == pytest.approx(value, rel=1e-9 if name != "kid" else 1e-6), key
+        assert merged[key] == pytest.approx(value, rel=1e-9 if "kid" not in name else 1e-6), key
 
 
 # --- the README's plug-in example ------------------------------------------------------------------------------

@@ -73,3 +73,25 @@ class Metric:
 
     def compute(self) -> dict[str, Any]:
         raise NotImplementedError
+
+
+class FeatureRows(Metric):
+    """A metric that needs every feature row of both sides (k-NN balls, subsets, resamples), not running moments:
+    cat states ``fake`` and ``real`` of one featurizer's rows."""
+
+    network: str = "inception-pool3"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_cat_state("fake")
+        self.add_cat_state("real")
+
+    def update_view(self, view) -> None:
+        self._append("fake", view.output(self.network))
+
+    def update_real(self, rows: dict) -> None:
+        self._append("real", torch.from_numpy(rows[self.network]))
+
+    def rows(self) -> tuple[Any, Any]:
+        """(fake rows, real rows) as numpy arrays."""
+        return self.state("fake").numpy(), self.state("real").numpy()

@@ -78,8 +78,8 @@ class FID(Metric):
     name = "fid"
     version = "1"
 
-    def __init__(self, dim: int = 2048) -> None:
-        self.dim = dim
+    def __init__(self, dim: int = 2048, network: str = "inception-pool3", key: str = "fid") -> None:
+        self.dim, self.network, self.key = dim, network, key  # another feature space: FD_DINOv2, FD_CLIP
         super().__init__()
         for side in ("real", "fake"):
             self.add_sum_state(f"{side}_n", (), torch.int64)
@@ -106,18 +106,18 @@ class FID(Metric):
         return m
 
     def update_view(self, view) -> None:
-        self.update(view.output("inception-pool3"), real=False)
+        self.update(view.output(self.network), real=False)
 
     def update_real(self, rows: dict[str, np.ndarray], chunk: int = 512) -> None:
         """Real moments from the cached (or just computed) rows, in float64 chunks."""
-        feats = rows["inception-pool3"]
+        feats = rows[self.network]
         for i in range(0, len(feats), chunk):
             self.update(torch.from_numpy(feats[i : i + chunk]), real=True)
 
     def compute(self) -> dict[str, float]:
         mu1, s1 = self.moments("fake").mean_cov()
         mu2, s2 = self.moments("real").mean_cov()
-        return {"fid": frechet_distance(mu1, s1, mu2, s2)}
+        return {self.key: frechet_distance(mu1, s1, mu2, s2)}
 
 
 SPEC = MetricSpec(

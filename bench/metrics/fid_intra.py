@@ -80,3 +80,43 @@ SPEC = MetricSpec(
     build=IntraClassFID, columns=(Column("fid_intra", "intra-FID", False, 2),), builtin=True,
     description="mean over classes of the FID between a class's samples and its real images (Miyato & Koyama 2018)",
 )
+
+
+class FrechetToRows:
+    """The Frechet distance of many row sets (subsets, bootstrap resamples) to one fixed set of reference rows, with
+    the reference side's centring and covariance square root computed once. Each call gives what
+    :func:`frechet_distance_rows` gives for the same rows, by the same two forms (rows while n1 n2 < d^2)."""
+
+    def __init__(self, reference: np.ndarray) -> None:
+        y = np.asarray(reference, dtype=np.float64)
+        if len(y) < 2:
+            raise BenchError(f"Frechet distance needs at least 2 reference rows, got {len(y)}")
+        self.n, self.d = y.shape
+        self.mu = y.mean(0)
+        self.b = (y - self.mu) / np.sqrt(self.n - 1)
+        self.trace = float((self.b * self.b).sum())
+        self._root: torch.Tensor | None = None
+
+    def _reference_root(self) -> torch.Tensor:
+        if self._root is None:
+            from bench.metrics.fid import _psd_sqrt
+
+            self._root = _psd_sqrt(torch.from_numpy(self.b.T @ self.b))
+        return self._root
+
+    def __call__(self, x: np.ndarray) -> float:
+        from bench.metrics.fid import _psd_sqrt
+
+        x = np.asarray(x, dtype=np.float64)
+        n1 = len(x)
+        if n1 < 2 or x.shape[1] != self.d:
+            raise BenchError(f"Frechet distance needs at least 2 rows of width {self.d}, got {x.shape}")
+        mu = x.mean(0)
+        a = (x - mu) / np.sqrt(n1 - 1)
+        if n1 * self.n < self.d * self.d:
+            tr_covmean = float(torch.linalg.svdvals(torch.from_numpy(a @ self.b.T)).sum())
+        else:
+            root = _psd_sqrt(torch.from_numpy(a.T @ a))
+            tr_covmean = float(torch.linalg.svdvals(root @ self._reference_root()).sum())
+        diff = mu - self.mu
+        return float(diff @ diff + (a * a).sum() + self.trace - 2.0 * tr_covmean)

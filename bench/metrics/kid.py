@@ -61,9 +61,11 @@ class KID(Metric):
     name = "kid"
     version = "1"
 
-    def __init__(self, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> None:
+    def __init__(self, subsets: int = 100, subset_size: int = 1000, seed: int = 0, network: str = "inception-pool3",
+                 key: str = "kid") -> None:
         super().__init__()
         self.subsets, self.subset_size, self.seed = subsets, subset_size, seed
+        self.network, self.key = network, key  # another feature space: KID_DINOv2, KID_CLIP
         self.add_cat_state("real")
         self.add_cat_state("fake")
 
@@ -71,19 +73,20 @@ class KID(Metric):
         self._append("real" if real else "fake", feats.to(torch.float32))
 
     def update_view(self, view) -> None:
-        self.update(view.output("inception-pool3"), real=False)
+        self.update(view.output(self.network), real=False)
 
     def update_real(self, rows: dict[str, np.ndarray]) -> None:
-        self.update(torch.from_numpy(rows["inception-pool3"]), real=True)
+        self.update(torch.from_numpy(rows[self.network]), real=True)
 
     def compute(self) -> dict[str, float]:
-        return kernel_inception_distance(
+        out = kernel_inception_distance(
             self.state("fake").numpy(),
             self.state("real").numpy(),
             subsets=self.subsets,
             subset_size=self.subset_size,
             seed=self.seed,
         )
+        return {k.replace("kid", self.key, 1): v for k, v in out.items()}
 
 
 SPEC = MetricSpec(

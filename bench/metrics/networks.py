@@ -54,6 +54,49 @@ class InceptionPool:
         return self.net(prepared)
 
 
+class _ViewFeaturizer:
+    """A featurizer network with its own resize (prepared in the loader thread) and cached real rows."""
+
+    net: Any
+    what = "features"
+
+    def _finish(self, resize: str) -> None:
+        w = getattr(self.net, "weights", None)
+        self.weights = {w.name: _weights_entry(w)} if w is not None else {}
+        self.dim = self.net.dim
+        self.cache_identity = {"extractor": w.sha256 if w is not None else self.net.name, "resize": resize}
+
+    def prepare(self, images: list[np.ndarray]) -> torch.Tensor:
+        return self.net.preprocess(images)
+
+    def __call__(self, prepared: torch.Tensor) -> torch.Tensor:
+        return self.net(prepared)
+
+
+class ClipNet(_ViewFeaturizer):
+    """CLIP ViT-B/32 image embeddings with clean-fid's clip_vit_b_32 preprocessing (FD_CLIP, KID_CLIP)."""
+
+    what = "CLIP features"
+
+    def __init__(self, ctx: "EvalContext") -> None:
+        from bench.features_clip import PREPROCESS, ClipFeatures
+
+        self.net = ClipFeatures(ctx.opts.device, ctx.opts.clip_weights)
+        self._finish(PREPROCESS)
+
+
+class Dinov2Net(_ViewFeaturizer):
+    """DINOv2 ViT-L/14 CLS features with dgm-eval's preprocessing (FD_DINOv2, KID_DINOv2)."""
+
+    what = "DINOv2 features"
+
+    def __init__(self, ctx: "EvalContext") -> None:
+        from bench.features_dinov2 import PREPROCESS, Dinov2Features
+
+        self.net = Dinov2Features(ctx.opts.device, ctx.opts.dinov2_weights)
+        self._finish(PREPROCESS)
+
+
 class InceptionLogitsNet:
     """Inception-v3 2015-12-05 1008-way logits (torch-fidelity's port and input pipeline), for IS."""
 
@@ -136,6 +179,8 @@ NETWORKS.register("inception-pool3", NetworkSpec("inception-pool3", "featurizer"
                                                   _named_by("feature_extractor_sha256", "INCEPTION_FID")))
 NETWORKS.register("inception-logits", NetworkSpec("inception-logits", "featurizer", InceptionLogitsNet,
                                                    _named_by("is_network_sha256", "INCEPTION_LOGITS")))
+NETWORKS.register("clip-vit-b-32", NetworkSpec("clip-vit-b-32", "featurizer", ClipNet))
+NETWORKS.register("dinov2-vit-l-14", NetworkSpec("dinov2-vit-l-14", "featurizer", Dinov2Net))
 NETWORKS.register("lpips-alex", NetworkSpec("lpips-alex", "model", LpipsNet, _named_by("lpips_backbone_sha256", "ALEXNET")))
 NETWORKS.register("segmenter", NetworkSpec("segmenter", "model", SegmenterNet))
 NETWORKS.register("classifier", NetworkSpec("classifier", "model", ClassifierNet))

@@ -63,6 +63,7 @@ class MetricSpec:
     description: str = ""
     weights_required: bool = False  # True: a missing weight file is an error, not "unavailable" (FID, KID)
     builtin: bool = False
+    leaderboard: bool = True  # False: in the record only, no leaderboard column (bootstrap intervals)
 
     def __post_init__(self) -> None:
         unknown = [i for i in self.inputs if i not in INPUTS]
@@ -71,6 +72,8 @@ class MetricSpec:
 
     @property
     def leaderboard_columns(self) -> tuple[Column, ...]:
+        if not self.leaderboard:
+            return ()
         return self.columns or (Column(self.name, self.name, self.higher_is_better),)
 
     def make(self, ctx: "EvalContext") -> Any:
@@ -83,7 +86,10 @@ class MetricSpec:
 _BUILTIN = {"fid": "fid", "kid": "kid", "is": "inception_score", "miou": "miou", "psnr": "psnr", "ssim": "ssim",
             "lpips": "lpips", "msssim_diversity": "msssim_diversity", "lpips_diversity": "lpips_diversity",
             "fid_intra": "fid_intra", "kid_intra": "kid_intra", "class_acc": "class_acc", "cas": "cas",
-            "msssim_class": "msssim_class"}
+            "msssim_class": "msssim_class", "precision_recall": "knn", "density_coverage": "knn:DENSITY_COVERAGE",
+            "fid_inf": "extrapolation", "is_inf": "extrapolation:IS_INF", "bootstrap_ci": "bootstrap",
+            "fd_dinov2": "feature_spaces:FD_DINOV2", "kid_dinov2": "feature_spaces:KID_DINOV2",
+            "fd_clip": "feature_spaces:FD_CLIP", "kid_clip": "feature_spaces:KID_CLIP"}
 ENTRY_POINT_GROUP = "bench.metrics"
 
 
@@ -97,7 +103,7 @@ def _discover_plugins(registry: Registry[MetricSpec]) -> None:
 
 METRICS: Registry[MetricSpec] = Registry("metric", fill=_discover_plugins)
 for _name, _module in _BUILTIN.items():
-    METRICS.register(_name, f"bench.metrics.{_module}:SPEC")
+    METRICS.register(_name, f"bench.metrics.{_module}" + ("" if ":" in _module else ":SPEC"))
 
 
 def names() -> list[str]:
