@@ -1,12 +1,12 @@
 """k-nearest-neighbour manifold metrics: precision and recall (Kynkäänniemi et al. 2019, k = 3) and density and
 coverage (Naeem et al. 2020, k = 5), on the Inception pool3 rows of the shared feature pass.
 
-Written by hand because the reference packages differ in the one detail that decides a boundary case, and we
-follow each paper's own code exactly: torch-fidelity's precision/recall counts a point on the sphere as inside
+Written by hand because the reference packages differ in the one detail that decides a boundary case (we follow
+each paper's own code) and decide exact ties by floating-point luck: torch-fidelity's precision/recall counts a point on the sphere as inside
 (``<=``), the ``prdc`` package of Naeem et al. does not (``<``). A radius is the distance to the k-th nearest other
 row of the same set (the (k+1)-th smallest distance, the row itself being the first), as in both. Distances are
-float64 and computed in chunks, so memory is O(chunk x N) rather than O(N^2); the parity tests run both packages on
-the same rows.
+float64 and computed in chunks, so memory is O(chunk x N) rather than O(N^2); ties are decided exactly (``TIE_BAND``);
+the parity tests run both packages on the same rows.
 """
 
 from __future__ import annotations
@@ -30,51 +30,84 @@ def _as64(x: np.ndarray | torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x), dtype=torch.float64)
 
 
-def _distance_chunks(x: torch.Tensor, y: torch.Tensor, chunk: int = CHUNK) -> Iterator[tuple[int, torch.Tensor]]:
-    """(start, Euclidean distances of rows x[start:start+chunk] to every row of y), float64."""
-    y_sq = (y * y).sum(1)
+# Squared distances come from |a|^2 + |b|^2 - 2 a.b (BLAS: fast, but rounded differently for each chunking). A
+# comparison closer than this share of |a|^2 + |b|^2 is decided again on the exact sum of squared differences, so ties
+# (a generated copy of a real image sits exactly on its neighbours' spheres: the oracle row) are decided the same way
+# on every machine and chunking, by the math: inside a closed ball, outside an open one.
+TIE_BAND = 1e-9
+EXTRA_CANDIDATES = 8  # neighbours beyond the k-th whose exact distances are compared when taking a radius
+
+
+def _sq_chunks(x: torch.Tensor, y: torch.Tensor, chunk: int = CHUNK):
+    """(start, squared distances of rows x[start:start+chunk] to every row of y, their tie band), float64."""
+    x_sq, y_sq = (x * x).sum(1), (y * y).sum(1)
     for start in range(0, len(x), chunk):
-        a = x[start : start + chunk]
-        d2 = (a * a).sum(1, keepdim=True) + y_sq[None, :] - 2.0 * (a @ y.T)
-        yield start, d2.clamp_(min=0.0).sqrt_()
+        a, a_sq = x[start : start + chunk], x_sq[start : start + chunk, None]
+        yield start, (a_sq + y_sq[None, :] - 2.0 * (a @ y.T)).clamp_(min=0.0), TIE_BAND * (a_sq + y_sq[None, :])
+
+
+def _exact_sq(x: torch.Tensor, y: torch.Tensor, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+    return ((x[i] - y[j]) ** 2).sum(-1)
 
 
 def kth_neighbour_radii(x: np.ndarray | torch.Tensor, k: int, chunk: int = CHUNK) -> np.ndarray:
-    """Distance from each row to its k-th nearest neighbour among the other rows (float64)."""
-    x = _as64(x)
+    """Distance from each row to its k-th nearest neighbour among the other rows (float64, exact: the candidates'
+    distances are recomputed as sums of squared differences before the k-th is taken)."""
+    return np.sqrt(_kth_sq_radii(_as64(x), k, chunk).numpy())
+
+
+def _kth_sq_radii(x: torch.Tensor, k: int, chunk: int = CHUNK) -> torch.Tensor:
     if not 1 <= k < len(x):
         raise BenchError(f"k-NN radius with k = {k} needs more than {k} feature rows, got {len(x)}")
+    m = min(len(x), k + 1 + EXTRA_CANDIDATES)
     out = torch.empty(len(x), dtype=torch.float64)
-    for start, d in _distance_chunks(x, x, chunk):
-        out[start : start + len(d)] = d.kthvalue(k + 1, dim=1).values
-    return out.numpy()
+    for start, d2, _ in _sq_chunks(x, x, chunk):
+        cand = d2.topk(m, dim=1, largest=False).indices  # the row itself among them
+        rows = torch.arange(start, start + len(d2))[:, None].expand_as(cand)
+        out[start : start + len(d2)] = _exact_sq(x, x, rows, cand).sort(dim=1).values[:, k]
+    return out
+
+
+def _inside(x: torch.Tensor, y: torch.Tensor, start: int, d2: torch.Tensor, band: torch.Tensor, r2: torch.Tensor,
+            closed: bool) -> torch.Tensor:
+    """[chunk, len(y)] bool: row start+i of x inside the ball of radius^2 r2 (broadcast) around row j of y; the
+    comparisons within the tie band are made on exact squared distances."""
+    inside = d2 <= r2 if closed else d2 < r2
+    near = ((d2 - r2).abs() <= band).nonzero()
+    if len(near):
+        i, j = near[:, 0], near[:, 1]
+        exact = _exact_sq(x, y, start + i, j)
+        r = r2.expand_as(d2)[i, j]
+        inside[i, j] = exact <= r if closed else exact < r
+    return inside
 
 
 def precision_recall(fake: np.ndarray, real: np.ndarray, k: int = PR_K, chunk: int = CHUNK) -> dict[str, float]:
     """Improved precision and recall: the share of fake rows inside the union of the real rows' k-NN balls, and
-    of real rows inside the fake rows' balls (torch-fidelity's ``<=``)."""
+    of real rows inside the fake rows' balls (closed balls, as torch-fidelity's ``<=``)."""
     fake_t, real_t = _as64(fake), _as64(real)
-    r_real = torch.from_numpy(kth_neighbour_radii(real_t, k, chunk))
-    r_fake = torch.from_numpy(kth_neighbour_radii(fake_t, k, chunk))
+    r2_real, r2_fake = _kth_sq_radii(real_t, k, chunk), _kth_sq_radii(fake_t, k, chunk)
     precise = torch.zeros(len(fake_t), dtype=torch.bool)
     recalled = torch.zeros(len(real_t), dtype=torch.bool)
-    for start, d in _distance_chunks(fake_t, real_t, chunk):  # d[i, j] = |fake_i - real_j|
-        precise[start : start + len(d)] = (d <= r_real[None, :]).any(1)
-        recalled |= (d <= r_fake[start : start + len(d), None]).any(0)
+    for start, d2, band in _sq_chunks(fake_t, real_t, chunk):  # d2[i, j] = |fake_i - real_j|^2
+        n = len(d2)
+        precise[start : start + n] = _inside(fake_t, real_t, start, d2, band, r2_real[None, :], True).any(1)
+        recalled |= _inside(fake_t, real_t, start, d2, band, r2_fake[start : start + n, None], True).any(0)
     return {"precision": float(precise.double().mean()), "recall": float(recalled.double().mean())}
 
 
 def density_coverage(fake: np.ndarray, real: np.ndarray, k: int = DC_K, chunk: int = CHUNK) -> dict[str, float]:
     """Density (mean over fake rows of the number of real k-NN balls holding it, / k) and coverage (the share of
-    real rows whose ball holds at least one fake row), both with the real rows' radii and prdc's strict ``<``."""
+    real rows whose ball holds at least one fake row), both with the real rows' radii and open balls (prdc's ``<``)."""
     fake_t, real_t = _as64(fake), _as64(real)
-    r_real = torch.from_numpy(kth_neighbour_radii(real_t, k, chunk))
-    inside = 0.0
-    nearest_fake = torch.full((len(real_t),), float("inf"), dtype=torch.float64)
-    for _, d in _distance_chunks(fake_t, real_t, chunk):
-        inside += float((d < r_real[None, :]).sum())
-        nearest_fake = torch.minimum(nearest_fake, d.min(0).values)
-    return {"density": inside / (k * len(fake_t)), "coverage": float((nearest_fake < r_real).double().mean())}
+    r2_real = _kth_sq_radii(real_t, k, chunk)[None, :]
+    inside_count = 0
+    covered = torch.zeros(len(real_t), dtype=torch.bool)
+    for start, d2, band in _sq_chunks(fake_t, real_t, chunk):
+        inside = _inside(fake_t, real_t, start, d2, band, r2_real, False)
+        inside_count += int(inside.sum())
+        covered |= inside.any(0)
+    return {"density": inside_count / (k * len(fake_t)), "coverage": float(covered.double().mean())}
 
 
 class _KnnMetric(FeatureRows):
