@@ -37,13 +37,17 @@ def clip_preprocess(img: np.ndarray) -> np.ndarray:
 
 
 def visual_from_state_dict(state: dict[str, torch.Tensor]) -> torch.nn.Module:
-    """OpenAI CLIP's visual tower from a full CLIP state dict (torch-fidelity's ``build_model``: weights are
-    rounded to float16, as OpenAI's release and ``clip.load`` hold them, then run in float32)."""
+    """OpenAI CLIP's visual tower from a full CLIP state dict (torch-fidelity's ``build_model``), its weights rounded
+    to float16 as OpenAI's ``clip.load`` holds them, then run in float32."""
     from torch_fidelity.feature_extractor_clip import build_model
 
     if "visual.proj" not in state or "text_projection" not in state:
         raise BenchError("not an OpenAI CLIP ViT state dict (no visual.proj / text_projection)")
-    return build_model(dict(state), torch.float32).visual.eval()
+    state = dict(state)
+    # torch-fidelity's convert_weights leaves the output projection in float32, OpenAI's rounds it too (a no-op for
+    # the released file, which is float16 throughout; not for a float32 fine-tune)
+    state["visual.proj"] = state["visual.proj"].half()
+    return build_model(state, torch.float32).visual.eval()
 
 
 @functools.lru_cache(maxsize=2)

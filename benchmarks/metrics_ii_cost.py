@@ -1,7 +1,7 @@
 """Cost of each Metrics II metric per 1,000 generated images, relative to FID alone, on this machine.
 
     python benchmarks/metrics_ii_cost.py [--images 64] [--dinov2-images 16] [--clip-images 32] [--sizes 1000 5000]
-                                         [--fid-replicates 25] [--threads T] [--quick] [--workdir DIR]
+                                         [--fid-replicates 20] [--threads T] [--quick] [--workdir DIR]
 
 The usual case is a second method on the same real split, so the real rows are cached and every cost here is on the
 generated side:
@@ -31,6 +31,11 @@ generated side:
 Timings are serial (decode, preprocess and forward one after another). The evaluator decodes and preprocesses in a
 loader thread next to the forward, which on 2 cores mostly competes for the same cores. Each network gets one
 warm-up batch before timing (DINOv2: 2 images); each compute runs once (``--repeats``: the fastest of several).
+
+On cores shared with other processes, torch's multi-threaded LAPACK calls (the 2048x2048 ``eigh`` of FID's square
+roots, the SVDs of FID-infinity and the bootstrap) can run many times slower than on one thread and vary from run to
+run (threads waiting for a descheduled sibling); ``--threads 1`` gives steadier numbers there. The load average and
+the process's CPU time over wall time are printed so a reader can tell a loaded run.
 """
 
 from __future__ import annotations
@@ -237,7 +242,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8, help="images per batch (the evaluator's CPU default)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000],
                     help="N fake vs N real rows for the compute timings; the network metrics' FD/KID at the first")
-    ap.add_argument("--fid-replicates", type=int, default=25,
+    ap.add_argument("--fid-replicates", type=int, default=20,
                     help="bootstrap_ci: FID replicates timed of the 101, scaled to 101 (>= 101: all)")
     ap.add_argument("--repeats", type=int, default=1, help="compute timings: fastest of this many runs")
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
@@ -261,7 +266,7 @@ def main() -> None:
     from bench.metrics.kid import KID
     from bench.metrics.knn import DC_K, PR_K, DensityCoverage, PrecisionRecall
 
-    wall0 = time.perf_counter()
+    wall0, cpu0 = time.perf_counter(), time.process_time()
     print(f"bench under test: {bench.__file__}")
     print(f"CPU: {cpu_model()}; os.cpu_count() {os.cpu_count()}; torch {torch.__version__}, "
           f"threads {torch.get_num_threads()} (interop {torch.get_num_interop_threads()}); load average at start "
@@ -356,7 +361,8 @@ def main() -> None:
         rows.append(("bootstrap_ci", f"compute: 101 FID + KID replicates (FID: {br['fid_timed']} timed, scaled)", n,
                      0.0, br["total"] * k))
         if not args.skip_networks and n == n0:
-            for net, pair in (("dinov2-vit-l-14", ("fd_dinov2", "kid_dinov2")), ("clip-vit-b-32", ("fd_clip", "kid_clip"))):
+            for net, pair in (("dinov2-vit-l-14", ("fd_dinov2", "kid_dinov2")),
+                              ("clip-vit-b-32", ("fd_clip", "kid_clip"))):
                 short = "DINOv2 ViT-L/14" if net.startswith("dinov2") else "CLIP ViT-B/32"
                 for key in pair:
                     what = "FD state" if key.startswith("fd") else "KID 100x1000"
@@ -371,21 +377,24 @@ def main() -> None:
             rows.append(("all nine new", "3 more networks + every compute above", n, net_all,
                          sum(compute[(m, n)] for m in new) * k))
 
-    print(f"\nCost per 1,000 generated images (real rows cached; N fake vs N real rows). Network columns scaled "
-          f"from the images timed; 'x FID' = the metric's added cost / FID alone at the same N.")
+    print("\nCost per 1,000 generated images (real rows cached; N fake vs N real rows). Network columns scaled "
+          "from the images timed; 'x FID' = the metric's added cost / FID alone at the same N.")
     head = f"{'metric':<26} {'adds':<62} {'N':>6} {'network s':>10} {'compute s':>10} {'total s':>9} {'x FID':>7}"
     print(head)
     print("-" * len(head))
     for metric, adds, n, net_s, comp_s in rows:
         total = net_s + comp_s
-        ratio = "1 (base)" if metric == "FID alone" else f"{total / fid_alone[n]:.3f}"
+        ratio = "base" if metric == "FID alone" else f"{total / fid_alone[n]:.3f}"
         print(f"{metric:<26} {adds:<62} {n:>6} {net_s:>10.2f} {comp_s:>10.2f} {total:>9.2f} {ratio:>7}")
     print("\nbootstrap_ci parts (s, whole N, not per 1,000):")
     for n, br in boot.items():
         print(f"  N = {n}: rows {br['rows']:.2f}, resample_counts {br['resample_counts']:.3f}, fid_replicates "
-              f"{br['fid_replicates']:.2f} (101, from {br['fid_timed']} timed), kid_replicates {br['kid_replicates']:.2f}")
-    print(f"\nwall time {time.perf_counter() - wall0:.0f} s; load average at end "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+              f"{br['fid_replicates']:.2f} (101, from {br['fid_timed']} timed), "
+              f"kid_replicates {br['kid_replicates']:.2f}")
+    wall = time.perf_counter() - wall0
+    cpu = time.process_time() - cpu0
+    print(f"\nwall time {wall:.0f} s; process CPU time {cpu:.0f} s ({cpu / wall:.2f} "
+          f"cores busy on average); load average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

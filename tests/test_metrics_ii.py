@@ -116,7 +116,7 @@ def test_fid_infinity_subsets_follow_the_authors_spacing_and_are_seeded():
     assert fid_infinity(fake, real, seed=2)["values"] != a["values"]
 
 
-@pytest.mark.parametrize("n_fake, n_real, d", [(40, 60, 8), (30, 25, 32), (70, 50, 16)])
+@pytest.mark.parametrize("n_fake, n_real, d", [(40, 60, 8), (30, 25, 32), (70, 50, 16), (6, 60, 8)])  # rows form, both moments branches
 def test_frechet_to_rows_equals_the_direct_distance_in_both_forms(n_fake, n_real, d):
     rng = np.random.default_rng(n_fake)
     x, y = rng.standard_normal((n_fake, d)), rng.standard_normal((n_real, d)) * 1.3 + 0.2
@@ -135,6 +135,11 @@ def test_bootstrap_replicates_equal_the_statistics_of_the_resamples_written_out(
                                [polynomial_mmd2_unbiased_unequal(r, real) for r in rows], rtol=1e-10)
     np.testing.assert_allclose(fid_replicates(fake, real, counts),
                                [frechet_distance_rows(r, real, form="moments") for r in rows], rtol=1e-9)
+    # the same through the rows form (fewer rows than d^2 / n): n = 30 resampled rows of 64 dims
+    wide_fake, wide_real = rng.standard_normal((30, 64)), rng.standard_normal((40, 64))
+    np.testing.assert_allclose(fid_replicates(wide_fake, wide_real, counts),
+                               [frechet_distance_rows(np.repeat(wide_fake, c, axis=0), wide_real, form="rows")
+                                for c in counts], rtol=1e-9)
     np.testing.assert_array_equal(resample_counts(30, 5, 9), counts)
     assert not np.array_equal(resample_counts(30, 5, 10), counts)
 

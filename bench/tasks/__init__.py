@@ -22,6 +22,11 @@ from typing import Any, Callable, Mapping
 from bench.errors import BenchError
 from bench.registry import Registry
 
+# The distribution metrics of the second set (issue 17), computed by every track that computes FID: they read the
+# same Inception rows (k-NN, FID-infinity, bootstrap intervals) or add the DINOv2 / CLIP networks.
+DISTRIBUTION_II = ("precision_recall", "density_coverage", "fid_inf", "bootstrap_ci", "fd_dinov2", "kid_dinov2",
+                   "fd_clip", "kid_clip")
+
 # name -> module holding TASK (imported on first use: a task module may import numpy / torch)
 _BUILTIN = {
     "semantic": "bench.tasks.semantic",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.tasks import Task
+from bench.tasks import DISTRIBUTION_II, Task
 from bench.tasks.common import show_source, source_batch
 
 TASK = Task(
@@ -16,6 +16,6 @@ TASK = Task(
     baseline="identity",
     make_batch=lambda batch, params, keys: source_batch(batch, ("attributes",)),
     show=show_source,
-    metrics=("fid", "kid"),
+    metrics=("fid", "kid", *DISTRIBUTION_II),
     columns=("fid", "kid"),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.tasks import Task
+from bench.tasks import DISTRIBUTION_II, Task
 
 
 def class_ids(batch: dict[str, Any]) -> Any:
@@ -50,6 +50,7 @@ TASK = Task(
     make_batch=make_batch,
     show=show,
     class_of=lambda item: int(class_ids({k: v[None] if hasattr(v, "shape") else [v] for k, v in item.items()})[0]),
-    metrics=("fid", "kid", "is", "fid_intra", "kid_intra", "class_acc", "cas", "msssim_class", "msssim_diversity"),
+    metrics=("fid", "kid", "is", "fid_intra", "kid_intra", "class_acc", "cas", "msssim_class", "msssim_diversity",
+             *DISTRIBUTION_II, "is_inf"),
     columns=("is", "fid", "kid", "fid_intra", "kid_intra", "class_acc", "cas", "msssim_class", "msssim_diversity"),
 )

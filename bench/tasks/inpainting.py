@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from bench.tasks import Task
+from bench.tasks import DISTRIBUTION_II, Task
 from bench.tasks.common import hwc
 
 MASKS = ("box",)
@@ -65,7 +65,7 @@ TASK = Task(
     baseline="mean-fill",
     make_batch=make_batch,
     show=show,
-    metrics=("psnr", "ssim", "lpips", "fid", "kid"),
+    metrics=("psnr", "ssim", "lpips", "fid", "kid", *DISTRIBUTION_II),
     columns=("psnr", "ssim", "lpips", "fid", "kid"),
     params={"mask": "box", "hole": 0.5, "seed": 0},
     check_params=check_params,

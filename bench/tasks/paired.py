@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.tasks import Task
+from bench.tasks import DISTRIBUTION_II, Task
 from bench.tasks.common import show_source, source_batch
 
 TASK = Task(
@@ -15,6 +15,7 @@ TASK = Task(
     baseline="identity",
     make_batch=lambda batch, params, keys: source_batch(batch),
     show=show_source,
-    metrics=("fid", "kid", "is", "psnr", "ssim", "lpips", "lpips_diversity"),
+    metrics=("fid", "kid", "is", "psnr", "ssim", "lpips", "lpips_diversity", *DISTRIBUTION_II,
+             "is_inf"),
     columns=("fid", "kid", "lpips", "psnr", "ssim", "lpips_diversity"),
 )

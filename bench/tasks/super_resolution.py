@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from bench.tasks import Task
+from bench.tasks import DISTRIBUTION_II, Task
 from bench.tasks.common import hwc, resize_uint8
 
 DEGRADATIONS = ("pil-bicubic",)
@@ -53,7 +53,7 @@ TASK = Task(
     baseline="bicubic",
     make_batch=make_batch,
     show=show,
-    metrics=("psnr", "ssim", "lpips", "fid", "kid"),
+    metrics=("psnr", "ssim", "lpips", "fid", "kid", *DISTRIBUTION_II),
     columns=("psnr", "ssim", "lpips", "fid", "kid"),
     params={"scale": 4, "degradation": "pil-bicubic"},
     check_params=check_params,

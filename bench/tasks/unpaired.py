@@ -4,7 +4,7 @@ The real images are the target domain's test set; nothing is paired, so only dis
 
 from __future__ import annotations
 
-from bench.tasks import Task
+from bench.tasks import DISTRIBUTION_II, Task
 from bench.tasks.common import show_source, source_batch
 
 TASK = Task(
@@ -17,6 +17,6 @@ TASK = Task(
     baseline="identity",
     make_batch=lambda batch, params, keys: source_batch(batch),
     show=show_source,
-    metrics=("fid", "kid", "lpips_diversity"),
+    metrics=("fid", "kid", "lpips_diversity", *DISTRIBUTION_II),
     columns=("fid", "kid", "lpips_diversity"),
 )
