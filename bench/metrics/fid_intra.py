@@ -107,7 +107,6 @@ class FrechetToRows:
     def __call__(self, x: np.ndarray, counts: np.ndarray | None = None) -> float:
         """The distance of rows ``x``, or, with ``counts``, of the set holding row i ``counts[i]`` times (a bootstrap
         resample): the same mean and covariance, from the distinct rows weighted by their counts."""
-        from bench.metrics.fid import _psd_sqrt
 
         x = np.asarray(x, dtype=np.float64)
         if counts is not None:
@@ -125,12 +124,11 @@ class FrechetToRows:
         elif len(a) >= self.d:
             # a full-rank covariance: tr (R S R)^1/2 from the eigenvalues of one symmetric matrix (R = the reference's
             # root, computed once), a third of the cost of a second root and an SVD; rank-deficient sets (fewer rows
-            # than dimensions) take the SVD below, where eigenvalue noise under a square root would show
+            # than dimensions) take the branch below, where eigenvalue noise under a square root would show
             r = self._reference_root()
             m = r @ torch.from_numpy(a.T @ a) @ r
             tr_covmean = float(torch.linalg.eigvalsh((m + m.T) / 2.0).clamp(min=0.0).sqrt().sum())
-        else:
-            root = _psd_sqrt(torch.from_numpy(a.T @ a))
-            tr_covmean = float(torch.linalg.svdvals(root @ self._reference_root()).sum())
+        else:  # fewer rows than dimensions: (a R)' (a R) = R S R, so the singular values of a R, with no second root
+            tr_covmean = float(torch.linalg.svdvals(torch.from_numpy(a) @ self._reference_root()).sum())
         diff = mu - self.mu
         return float(diff @ diff + (a * a).sum() + self.trace - 2.0 * tr_covmean)
