@@ -107,7 +107,6 @@ class FrechetToRows:
     def __call__(self, x: np.ndarray, counts: np.ndarray | None = None) -> float:
         """The distance of rows ``x``, or, with ``counts``, of the set holding row i ``counts[i]`` times (a bootstrap
         resample): the same mean and covariance, from the distinct rows weighted by their counts."""
-
         x = np.asarray(x, dtype=np.float64)
         if counts is not None:
             keep = counts > 0
