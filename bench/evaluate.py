@@ -256,7 +256,7 @@ def _inapplicable(spec: Any, ctx: EvalContext, real_dir: Any) -> str | None:
         return "needs --labels DIR and --segmenter"
     if "classifier" in spec.networks and ctx.opts.classifier is None:
         return "needs a classifier of these classes (--classifier NAME; `bench ls` lists them)"
-    return None
+    return spec.check(ctx) if spec.check is not None else None
 
 
 def evaluate_folders(

@@ -385,9 +385,10 @@ def _authors_fit(sizes, values):
     return float(reg.predict(np.array([[0.0]]))[0, 0])
 
 
-def _subsets(n):
-    """The subsets: N_i = np.linspace(N // 10, N, 15) as int32, each the head of a fresh seeded permutation."""
-    sizes = np.linspace(max(2, n // 10), n, 15).astype("int32")
+def _subsets(n, dim):
+    """The subsets: N_i = np.linspace(max(N // 10, dim), N, 15) as int32, each the head of a fresh seeded
+    permutation."""
+    sizes = np.linspace(max(n // 10, dim), n, 15).astype("int32")
     rng = np.random.default_rng(0)
     return sizes, [rng.permutation(n)[:s] for s in sizes]
 
@@ -396,7 +397,7 @@ def _ref_fid_inf(ctx):
     from cleanfid.fid import frechet_distance
 
     a, b = _rows(ctx)
-    sizes, subsets = _subsets(len(a))
+    sizes, subsets = _subsets(len(a), a.shape[1])
     values = [frechet_distance(a[i].mean(0), np.cov(a[i], rowvar=False), b.mean(0), np.cov(b, rowvar=False))
               for i in subsets]
     return {"fid_inf": _authors_fit(sizes, values)}
@@ -407,7 +408,7 @@ def _ref_is_inf(ctx):
     logits = _pooled(np.stack([f for _, f, _ in fakes])) @ _LOGIT_PROJ
     pred = np.exp(logits - logits.max(1, keepdims=True))
     pred /= pred.sum(1, keepdims=True)
-    sizes, subsets = _subsets(len(pred))
+    sizes, subsets = _subsets(len(pred), pred.shape[1])
     values = []
     for i in subsets:  # score_infinity.py's calculate_inception_score, one split
         chunk = pred[i]
@@ -459,7 +460,7 @@ REFERENCES = {
     "msssim_class": (_ref_msssim_class, 1e-6),  # the numpy MS-SSIM of test_paired_and_diversity (as msssim_diversity)
     "precision_recall": (_ref_precision_recall, 1e-7),  # torch-fidelity returns float32 .item()s of the shares
     "density_coverage": (_ref_density_coverage, 1e-12),
-    # scipy's sqrtm on 24-row covariances of rank 6 (sizes 2..24 here: tiny subsets carry sqrtm's ~1e-7 errors)
+    # scipy's sqrtm on covariances of 6..24 rows in 6 dims
     "fid_inf": (_ref_fid_inf, 1e-6),
     "is_inf": (_ref_is_inf, 1e-9),
     "bootstrap_ci": (_ref_bootstrap_ci, 1e-6),  # scipy's sqrtm, as fid_inf

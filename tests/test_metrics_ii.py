@@ -109,7 +109,10 @@ def test_fid_infinity_recovers_the_closed_form_of_a_gaussian_case():
 
 
 def test_fid_infinity_subsets_follow_the_authors_spacing_and_are_seeded():
-    np.testing.assert_array_equal(subset_sizes(50000), np.linspace(5000, 50000, 15).astype("int32"))
+    np.testing.assert_array_equal(subset_sizes(50000, 2048), np.linspace(5000, 50000, 15).astype("int32"))
+    np.testing.assert_array_equal(subset_sizes(5000, 2048)[[0, -1]], [2048, 5000])  # never below the dimension
+    with pytest.raises(BenchError, match="at least 4096 generated images"):
+        subset_sizes(4095, 2048)
     fake, real = _sets(3, n_fake=120, n_real=150)
     a, b = fid_infinity(fake, real, seed=1), fid_infinity(fake, real, seed=1)
     assert a == b
@@ -151,6 +154,22 @@ def test_bootstrap_interval_removes_the_resampling_bias():
     assert out["boot_bias"] == pytest.approx(3.0)
     assert (out["ci_low"], out["ci_high"]) == pytest.approx((8.0, 10.0))
     assert out["boot_std"] == pytest.approx(np.std(reps, ddof=1))
+
+
+def test_too_few_images_for_fid_infinity_are_listed_as_unavailable_not_extrapolated(tmp_path, monkeypatch):
+    # an oracle of 100 images (FID 0) extrapolated to FID-infinity 1.41 before this check: subsets smaller than the
+    # 2048 feature dimensions are not in the regime where FID is linear in 1/N
+    from bench.evaluate import EvalOptions, evaluate_folders
+    from conftest import smooth_images, write_folder
+
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
+    real = write_folder(tmp_path / "real", smooth_images(6, size=32, seed=0))
+    rec = evaluate_folders(real, real, opts=EvalOptions(candidates=("fid", "fid_inf")))
+    assert rec["metrics"]["fid"] == pytest.approx(0.0, abs=1e-6)
+    assert "fid_inf" not in rec["metrics"]
+    assert "at least 4096 generated images" in rec["unavailable"]["fid_inf"]
+    with pytest.raises(BenchError, match="FID-infinity needs at least 4096"):
+        evaluate_folders(real, real, opts=EvalOptions(metrics=("fid_inf",)))
 
 
 def test_every_new_metric_is_in_the_fingerprint_of_a_new_evaluation():

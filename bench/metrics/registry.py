@@ -64,6 +64,9 @@ class MetricSpec:
     weights_required: bool = False  # True: a missing weight file is an error, not "unavailable" (FID, KID)
     builtin: bool = False
     leaderboard: bool = True  # False: in the record only, no leaderboard column (bootstrap intervals)
+    # (ctx) -> why these inputs cannot give a meaningful value (e.g. too few images), or None; checked before any
+    # image is read, so the metric is listed as unavailable with the reason instead of printing a wrong number
+    check: Callable[["EvalContext"], str | None] | None = None
 
     def __post_init__(self) -> None:
         unknown = [i for i in self.inputs if i not in INPUTS]
