@@ -170,6 +170,13 @@ def test_too_few_images_for_fid_infinity_are_listed_as_unavailable_not_extrapola
     assert "at least 4096 generated images" in rec["unavailable"]["fid_inf"]
     with pytest.raises(BenchError, match="FID-infinity needs at least 4096"):
         evaluate_folders(real, real, opts=EvalOptions(metrics=("fid_inf",)))
+    # likewise k-NN balls need more than k images per side (6 here: precision/recall k = 3 apply, k = 5 does not)
+    rec = evaluate_folders(real, real, opts=EvalOptions(candidates=("precision_recall", "density_coverage")))
+    assert rec["metrics"]["precision"] == 1.0
+    assert "needs more than 5 images per side, got 6 generated" not in rec["unavailable"].get("density_coverage", "")
+    small = write_folder(tmp_path / "small", smooth_images(5, size=32, seed=0))
+    rec = evaluate_folders(small, small, opts=EvalOptions(candidates=("precision_recall", "density_coverage")))
+    assert "needs more than 5 images per side, got 5 generated and 5 real" in rec["unavailable"]["density_coverage"]
 
 
 def test_every_new_metric_is_in_the_fingerprint_of_a_new_evaluation():

@@ -108,5 +108,6 @@ def _protocol(ctx) -> dict:
 SPEC = MetricSpec(
     "bootstrap_ci", higher_is_better=False, inputs=("features",), networks=("inception-pool3",),
     build=lambda ctx: BootstrapCI(), protocol=_protocol, builtin=True, leaderboard=False,
+    check=lambda ctx: None if len(ctx.fakes) >= 2 else "needs at least 2 generated images",
     description="95% percentile bootstrap intervals of FID and KID over the generated images (100 seeded resamples)",
 )

@@ -139,6 +139,16 @@ class DensityCoverage(_KnnMetric):
         return density_coverage(*self._check("density/coverage"), k=self.k)
 
 
+def _enough(k: int, what: str):
+    def check(ctx) -> str | None:
+        n_fake, n_real = len(ctx.fakes), len(ctx.reals)
+        if min(n_fake, n_real) <= k:
+            return f"{what} with k = {k} needs more than {k} images per side, got {n_fake} generated and {n_real} real"
+        return None
+
+    return check
+
+
 def _protocol(ctx) -> dict:
     from bench.protocol import Protocol
 
@@ -150,12 +160,14 @@ def _protocol(ctx) -> dict:
 SPEC = MetricSpec(
     "precision_recall", higher_is_better=True, inputs=("features",), networks=(FEATURES,),
     build=lambda ctx: PrecisionRecall(PR_K), protocol=_protocol, builtin=True,
+    check=_enough(PR_K, "precision/recall"),
     columns=(Column("precision", "precision", True, 3), Column("recall", "recall", True, 3)),
     description="improved precision and recall (Kynkaanniemi et al. 2019, k = 3) of Inception pool3 features",
 )
 DENSITY_COVERAGE = MetricSpec(
     "density_coverage", higher_is_better=True, inputs=("features",), networks=(FEATURES,),
     build=lambda ctx: DensityCoverage(DC_K), protocol=_protocol, builtin=True,
+    check=_enough(DC_K, "density/coverage"),
     columns=(Column("density", "density", True, 3), Column("coverage", "coverage", True, 3)),
     description="density and coverage (Naeem et al. 2020, k = 5) of Inception pool3 features",
 )
