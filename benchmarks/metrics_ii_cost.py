@@ -261,7 +261,7 @@ def main() -> None:
     import bench
     from bench import images as imio
     from bench.features import InceptionFeatures, InceptionLogits
-    from bench.metrics.extrapolation import FIDInfinity, ISInfinity
+    from bench.metrics.extrapolation import FID_DIM, IS_DIM, FIDInfinity, ISInfinity
     from bench.metrics.fid import FID
     from bench.metrics.kid import KID
     from bench.metrics.knn import DC_K, PR_K, DensityCoverage, PrecisionRecall
@@ -324,10 +324,11 @@ def main() -> None:
             lambda: feed_and_compute(PrecisionRecall(PR_K), "inception-pool3", fake, real, b), args.repeats)
         compute[("density_coverage", n)] = best(
             lambda: feed_and_compute(DensityCoverage(DC_K), "inception-pool3", fake, real, b), args.repeats)
-        compute[("fid_inf", n)] = best(lambda: feed_and_compute(FIDInfinity(), "inception-pool3", fake, real, b),
-                                       args.repeats)
-        compute[("is_inf", n)] = best(lambda: feed_and_compute(ISInfinity(), "inception-logits", lg, None, b),
-                                      args.repeats)
+        # FID-/IS-infinity refuse N < 2 x the feature dimension (listed as unavailable by the evaluator)
+        compute[("fid_inf", n)] = (best(lambda: feed_and_compute(FIDInfinity(), "inception-pool3", fake, real, b),
+                                        args.repeats) if n >= 2 * FID_DIM else None)
+        compute[("is_inf", n)] = (best(lambda: feed_and_compute(ISInfinity(), "inception-logits", lg, None, b),
+                                       args.repeats) if n >= 2 * IS_DIM else None)
         runs = [bootstrap_parts(fake, real, args.fid_replicates, b) for _ in range(max(1, args.repeats))]
         boot[n] = min(runs, key=lambda r: r["total"])
         compute[("bootstrap_ci", n)] = boot[n]["total"]
@@ -353,10 +354,16 @@ def main() -> None:
                      compute[("precision_recall", n)] * k))
         rows.append(("density_coverage", f"compute: k-NN radii k={DC_K} (real) + cross distances", n, 0.0,
                      compute[("density_coverage", n)] * k))
-        rows.append(("fid_inf", "compute: 15 subset FIDs + fit", n, 0.0, compute[("fid_inf", n)] * k))
-        rows.append(("is_inf (IS already on)", "compute: 15 subset ISs + fit", n, 0.0, compute[("is_inf", n)] * k))
-        rows.append(("is_inf (alone)", "+ Inception-logits fwd (torch-fidelity port)", n,
-                     per_1k_net("inception-logits"), compute[("is_inf", n)] * k))
+        if compute[("fid_inf", n)] is not None:
+            rows.append(("fid_inf", "compute: 15 subset FIDs + fit", n, 0.0, compute[("fid_inf", n)] * k))
+        else:
+            rows.append(("fid_inf", f"unavailable below N = {2 * FID_DIM}", n, 0.0, 0.0))
+        if compute[("is_inf", n)] is not None:
+            rows.append(("is_inf (IS already on)", "compute: 15 subset ISs + fit", n, 0.0, compute[("is_inf", n)] * k))
+            rows.append(("is_inf (alone)", "+ Inception-logits fwd (torch-fidelity port)", n,
+                         per_1k_net("inception-logits"), compute[("is_inf", n)] * k))
+        else:
+            rows.append(("is_inf", f"unavailable below N = {2 * IS_DIM}", n, 0.0, 0.0))
         br = boot[n]
         rows.append(("bootstrap_ci", f"compute: 101 FID + KID replicates (FID: {br['fid_timed']} timed, scaled)", n,
                      0.0, br["total"] * k))
@@ -375,7 +382,7 @@ def main() -> None:
                    "kid_dinov2", "fd_clip", "kid_clip"]
             net_all = per_1k_net("inception-logits") + per_1k_net("dinov2-vit-l-14") + per_1k_net("clip-vit-b-32")
             rows.append(("all nine new", "3 more networks + every compute above", n, net_all,
-                         sum(compute[(m, n)] for m in new) * k))
+                         sum(compute[(m, n)] or 0.0 for m in new) * k))
 
     print("\nCost per 1,000 generated images (real rows cached; N fake vs N real rows). Network columns scaled "
           "from the images timed; 'x FID' = the metric's added cost / FID alone at the same N.")
