@@ -147,7 +147,8 @@ def _protocol(ctx) -> dict:
 
     return {"knn": Protocol.freeze({"features": FEATURES, "distance": "euclidean-float64", "precision_recall_k": PR_K,
                     "precision_recall_ball": "closed (<=, torch-fidelity)", "density_coverage_k": DC_K,
-                    "density_coverage_ball": "open (<, prdc)"})}
+                    "density_coverage_ball": "open (<, prdc)",
+                    "tie_band": f"{TIE_BAND:g} of |a|^2 + |b|^2 counts as on the sphere"})}
 
 
 SPEC = MetricSpec(
