@@ -185,6 +185,19 @@ def test_too_few_images_for_fid_infinity_are_listed_as_unavailable_not_extrapola
     assert "needs more than 5 images per side, got 5 generated and 5 real" in rec["unavailable"]["density_coverage"]
 
 
+def test_the_fid_interval_stays_in_fids_range():
+    # an oracle (fake = real): FID 0, replicates ~10 from the repeats, the bias-shifted interval reached below 0
+    from bench.metrics.bootstrap import BootstrapCI
+
+    rows = torch.from_numpy(np.random.default_rng(7).standard_normal((40, 8)))
+    state = BootstrapCI(replicates=30)
+    state._append("fake", rows)
+    state._append("real", rows)
+    out = state.compute()
+    assert out["fid_ci_low"] == 0.0 < out["fid_ci_high"] and out["fid_boot_bias"] > 0
+    assert out["kid_ci_low"] < 0  # KID's unbiased estimate may be negative: not clipped
+
+
 def test_every_new_metric_is_in_the_fingerprint_of_a_new_evaluation():
     from bench.evaluate import EvalContext, EvalOptions, _protocol
 

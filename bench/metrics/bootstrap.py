@@ -95,6 +95,8 @@ class BootstrapCI(FeatureRows):
         out: dict = {}
         for key, values in (("fid", fid), ("kid", kid)):
             out.update({f"{key}_{k}": v for k, v in interval(values[1:], float(values[0]), self.level).items()})
+        # a Frechet distance is >= 0 (KID's unbiased estimate is not): the shifted interval of an oracle reached -1.1
+        out["fid_ci_low"] = max(0.0, out["fid_ci_low"])
         return out
 
 
@@ -102,7 +104,7 @@ def _protocol(ctx) -> dict:
     from bench.protocol import Protocol
 
     return {"bootstrap": Protocol.freeze({"replicates": REPLICATES, "level": LEVEL, "seed": SEED, "resampled": "generated images",
-                          "interval": "percentile, bootstrap bias removed", "kid_replicate": "unbiased MMD^2 of the whole resample"})}
+                          "interval": "percentile, bootstrap bias removed, FID's clipped at 0", "kid_replicate": "unbiased MMD^2 of the whole resample"})}
 
 
 SPEC = MetricSpec(
