@@ -439,6 +439,7 @@ def _ref_bootstrap_ci(ctx):
         bias = reps.mean() - f(a)
         out[f"{key}_ci_low"], out[f"{key}_ci_high"] = np.quantile(reps - bias, [0.025, 0.975])
         out[f"{key}_boot_std"], out[f"{key}_boot_bias"] = reps.std(ddof=1), bias
+    out["fid_ci_low"] = max(0.0, out["fid_ci_low"])  # a Frechet distance is >= 0 (here the shifted interval is not)
     return out
 
 
