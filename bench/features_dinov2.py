@@ -90,14 +90,20 @@ def _load_vit(path: str, sha256: str, device: str) -> torch.nn.Module:
     return vit_from_state_dict(state, VITL14).to(device)
 
 
-def dinov2_preprocess(img: np.ndarray) -> np.ndarray:
-    """uint8 HxWx3 -> float32 3x224x224, dgm-eval's transform."""
-    from PIL import Image
+@functools.lru_cache(maxsize=1)
+def _dinov2_transform():
     from torchvision import transforms
 
-    t = transforms.Compose([transforms.Resize((DINO_SIZE, DINO_SIZE), interpolation=transforms.InterpolationMode.BICUBIC),
-                            transforms.ToTensor(), transforms.Normalize(MEAN, STD)])
-    return t(Image.fromarray(img).convert("RGB")).numpy()
+    return transforms.Compose([
+        transforms.Resize((DINO_SIZE, DINO_SIZE), interpolation=transforms.InterpolationMode.BICUBIC),
+        transforms.ToTensor(), transforms.Normalize(MEAN, STD)])
+
+
+def dinov2_preprocess(img: np.ndarray) -> np.ndarray:
+    """uint8 HxWx3 -> float32 3x224x224, dgm-eval's transform (built once)."""
+    from PIL import Image
+
+    return _dinov2_transform()(Image.fromarray(img).convert("RGB")).numpy()
 
 
 class Dinov2Features:

@@ -146,6 +146,7 @@ def test_openai_clip_load_is_what_our_registry_names(tiny_clip):
 
 
 def test_preprocessing_equals_cleanfids_exactly():
+    _import_openai_clip()  # cleanfid.clip_features imports clip: alone (-k), this test must not rely on another's import
     from cleanfid.clip_features import img_preprocess_clip
 
     for im in _images(SIZES, seed=2):
