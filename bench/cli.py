@@ -32,6 +32,9 @@ def _metrics_arg(text: str) -> tuple[str, ...]:
     return names
 
 
+REPORT_OUT = "bench-report"  # `bench report`'s output folder when --out is not given
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="bench", description="cgan-bench: fingerprinted evaluation of conditional image synthesis.")
     p.add_argument("--version", action="version", version=f"cgan-bench {__version__}")
@@ -60,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-cache", action="store_true", help="do not read or write cached real-image features")
     e.add_argument("--inception-weights", help="explicit path of the FID Inception file (default: resolver)")
     e.add_argument("--out", default="bench-eval.json", help="result JSON (written atomically; default %(default)s)")
+    e.add_argument("--per-sample", help="also write the per-sample table (PSNR/SSIM/LPIPS/IoU of each image) to this "
+                                        "parquet file")
 
     r = sub.add_parser("run", help="generate a dataset split with a method, evaluate it, write a result record")
     r.add_argument("--method", required=True, help="registered name, entry point, or package.module:Class")
@@ -98,6 +103,21 @@ def build_parser() -> argparse.ArgumentParser:
     lb = sub.add_parser("leaderboard", help="regenerate the markdown tables in leaderboard/ from the records")
     lb.add_argument("--check", action="store_true", help="exit 1 when the committed markdown is stale")
     lb.add_argument("--dir", help="leaderboard folder (default: the checkout's leaderboard/)")
+    lb.add_argument("--export", metavar="FILE", help="also write the tables' rows (mean and std over seeds per method, "
+                                                     "config and protocol) to FILE.csv or FILE.parquet")
+
+    sw = sub.add_parser("sweep", help="run a matrix of methods x configs x datasets x seeds (local or Slurm)")
+    sw.add_argument("matrix", help="TOML file: datasets, seeds, methods, [executor] (see bench/sweep.py)")
+    sw.add_argument("--executor", help="override the matrix's executor: local, slurm, submitit-local or debug")
+    sw.add_argument("--workers", type=int, help="processes of the local executor (default: the matrix's, else 1)")
+    sw.add_argument("--dry-run", action="store_true", help="list the cells and what is finished; run nothing")
+
+    rp = sub.add_parser("report", help="write static HTML pages of the leaderboard (tables, samples, charts)")
+    rp.add_argument("--leaderboard", metavar="DIR", help="leaderboard folder holding results/ and reported.csv "
+                                                         "(default: the checkout's leaderboard/)")
+    rp.add_argument("--out", metavar="DIR", help=f"output folder (default: {REPORT_OUT})")
+    rp.add_argument("--dataset", action="extend", nargs="+", metavar="NAME",
+                    help="only these datasets (default: every dataset with records)")
 
     ls = sub.add_parser("ls", help="list methods, datasets, tasks, metrics and known weight files")
     ls.add_argument("--tasks", action="store_true", help="print each task kind's batch, baseline and metrics")
@@ -152,13 +172,17 @@ def _fmt(v: object) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from bench import distributed
     from bench.evaluate import EvalOptions, evaluate_folders, read_classes
     from bench.fileio import check_writable_file
     from bench.results import write_eval_record
 
     check_writable_file(args.out, "--out")
+    if args.per_sample:
+        check_writable_file(args.per_sample, "--per-sample")
+    device = distributed.init_from_env(_device(args.device))  # under torchrun: each rank evaluates its share
     opts = EvalOptions(
-        metrics=args.metrics, batch_size=args.batch_size, device=_device(args.device),
+        metrics=args.metrics, batch_size=args.batch_size, device=device, per_sample_path=args.per_sample,
         kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, kid_seed=args.seed,
         diversity_seed=args.seed, segmenter=args.segmenter, num_classes=args.num_classes,
         ignore_index=args.ignore_index, cache=not args.no_cache, inception_weights=args.inception_weights,
@@ -166,6 +190,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         cas_steps=args.cas_steps,
     )
     record = evaluate_folders(args.real, args.fake, args.labels, opts)
+    if record is None:  # a rank other than 0 under torchrun: rank 0 writes and prints
+        return 0
     write_eval_record(args.out, record)
     print(f"protocol {record['fingerprint']}  real={record['inputs']['real']['n']}  fake={record['inputs']['fake']['n']}")
     _print_metrics(record)
@@ -183,6 +209,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, out=args.out, results=args.results, segmenter=args.segmenter,
         metrics=args.metrics, limit=args.limit, partial=args.partial, any_resolution=args.any_resolution,
     ))
+    if rec is None:  # a rank other than 0 under torchrun: rank 0 writes the record and prints
+        return 0
     print(f"{rec['method']['name']} ({rec['method']['config'] or 'default'}) on {rec['dataset']['card']} "
           f"{rec['dataset']['split']}, protocol {rec['fingerprint']}")
     _print_metrics(rec)
@@ -229,6 +257,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from bench.results import leaderboard_dir
 
     folder = Path(args.dir) if args.dir else leaderboard_dir()
+    if args.export:
+        from bench.leaderboard import export
+
+        rows = export(folder, Path(args.export))
+        print(f"wrote {args.export} ({rows} rows)")
     changed = write(folder, check=args.check)
     if args.check:
         if changed:
@@ -237,6 +270,37 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         print("leaderboard is current")
         return 0
     print(f"wrote {', '.join(changed)}" if changed else "leaderboard already current")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from bench.leaderboard import write
+    from bench.results import leaderboard_dir
+    from bench.sweep import load_matrix, run_sweep, summary_table
+
+    if args.workers is not None and args.workers < 1:
+        raise BenchError(f"--workers must be >= 1, got {args.workers}")
+    sweep = load_matrix(args.matrix)
+    summary = run_sweep(sweep, kind=args.executor, workers=args.workers, dry_run=args.dry_run)
+    print(summary_table(summary))
+    if args.dry_run:
+        return 0
+    folder = sweep.results or leaderboard_dir()
+    changed = write(folder, require_reported=False)
+    print(f"leaderboard {folder}: " + (f"wrote {', '.join(changed)}" if changed else "already current"))
+    print(f"summary: {sweep.folder / 'summary.json'}")
+    return 1 if any(c["status"] == "failed" for c in summary["cells"]) else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bench.report import command_text, write_report
+    from bench.results import leaderboard_dir
+
+    folder = Path(args.leaderboard) if args.leaderboard else leaderboard_dir()
+    out = Path(args.out or REPORT_OUT)
+    written = write_report(folder, out, args.dataset, command_text(args.leaderboard, args.out, args.dataset))
+    pages = [p for p in written if p.suffix == ".html" and p.name != "index.html"]
+    print(f"wrote {out / 'index.html'} ({len(pages)} dataset page(s), {len(written) - len(pages) - 1} asset(s))")
     return 0
 
 
@@ -294,7 +358,7 @@ def cmd_weights(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"eval": cmd_eval, "run": cmd_run, "check-adapter": cmd_check_adapter, "leaderboard": cmd_leaderboard,
-            "ls": cmd_ls, "weights": cmd_weights, "data": cmd_data}
+            "report": cmd_report, "sweep": cmd_sweep, "ls": cmd_ls, "weights": cmd_weights, "data": cmd_data}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -302,7 +366,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv or os.environ.get("BENCH_DEBUG") == "1"
     try:
         args = build_parser().parse_args(argv)
-        return (COMMANDS.get(args.command) or PLUGIN_COMMANDS[args.command])(args)
+        code = (COMMANDS.get(args.command) or PLUGIN_COMMANDS[args.command])(args)
+        _leave_process_group()
+        return code
     except BenchError as exc:
         if debug:
             raise
@@ -314,6 +380,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `bench ls | head`: the reader left; say nothing more, as other Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+
+
+def _leave_process_group() -> None:
+    """End torchrun's process group cleanly (only if a command joined one; torch is not imported otherwise)."""
+    if "torch.distributed" in sys.modules:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
 
 
 if __name__ == "__main__":

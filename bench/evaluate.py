@@ -64,7 +64,10 @@ class EvalOptions:
     class_diversity_pairs: int = 100  # msssim_class: random sample pairs per class (AC-GAN's 100), seeded
     cas_steps: int | None = None  # CAS: training steps of its classifier (None: bench.metrics.cas.DEFAULT_STEPS)
     cas_seeds: tuple[int, ...] = (0, 1, 2)  # CAS: one classifier per seed; the mean and std over seeds are reported
-    progress: bool | None = None  # None: a bar when stderr is a terminal
+    progress: bool | None = None  # None: a bar when stderr is a terminal, plain lines otherwise (bench.progress)
+    # where to write the per-sample table (parquet: file, condition, sample and psnr / ssim / lpips / iou of each
+    # fake image); None: not written
+    per_sample_path: str | os.PathLike[str] | None = None
     protocol_fields: dict[str, Any] = field(default_factory=dict)  # e.g. dataset card id, split (bench run)
 
 
@@ -104,20 +107,6 @@ def features_cache_dir() -> Path:
     from bench.weights import user_cache_dir
 
     return user_cache_dir() / "features"
-
-
-class _Progress:
-    def __init__(self, total: int, desc: str, enabled: bool | None) -> None:
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=total, desc=desc, unit="img", disable=(not enabled) if enabled is not None else None,
-                        file=sys.stderr, leave=False)
-
-    def update(self, n: int) -> None:
-        self.bar.update(n)
-
-    def close(self) -> None:
-        self.bar.close()
 
 
 def _prefetched(batches: list, load: Callable[[Any], Any]):
@@ -264,15 +253,22 @@ def evaluate_folders(
     fake_dir: str | os.PathLike[str],
     labels_dir: str | os.PathLike[str] | None = None,
     opts: EvalOptions | None = None,
-) -> EvalRecord:
+) -> EvalRecord | None:
     """Evaluate ``fake_dir`` against ``real_dir``; return the evaluation record (bench.results.EvalRecord; nothing
-    is written here).
+    is written here but the per-sample table, when ``opts.per_sample_path`` asks for it).
 
     Plan (which registered metrics apply to these inputs), build (each network once, through the weight
     resolver), one streaming pass over the fake images (whole conditions per batch; paired real images decoded
-    in the same pass), the real folder's features (cached), finalize (compute, protocol, record)."""
+    in the same pass), the real folder's features (cached), finalize (compute, protocol, record).
+
+    Under torch.distributed (bench.distributed) each rank takes a contiguous share of the batches of both passes,
+    the states are reduced onto rank 0, which computes and returns the record; the other ranks return None."""
+    from bench import distributed
     from bench.metrics import registry
     from bench.metrics.networks import NETWORKS
+    from bench.progress import Progress
+
+    rank, world = distributed.rank_and_world()
 
     opts = opts or EvalOptions()
     t0 = time.perf_counter()
@@ -350,7 +346,8 @@ def evaluate_folders(
                 else:
                     cache_state = "miss (damaged cache file replaced)"
         if name not in cached:
-            real_rows[name] = np.empty((len(reals), net.dim), dtype=np.float32)
+            # zeros: under torch.distributed each row is filled by one rank and the others' zeros sum away exactly
+            real_rows[name] = np.zeros((len(reals), net.dim), dtype=np.float32)
     real_done = np.zeros(len(reals), dtype=bool)
     real_index = {r.key: i for i, r in enumerate(reals)}
     need_real_pixels = any("pairs" in specs[m].inputs for m in wanted)
@@ -359,7 +356,18 @@ def evaluate_folders(
 
     # --- pass 1: fake images, whole conditions per batch (diversity needs every sample of a condition at once)
     t1 = time.perf_counter()
-    bar = _Progress(len(fakes) + (len(reals) if real_rows else 0), "images", opts.progress)
+    batches: list[list[_Fake]] = []
+    batch: list[_Fake] = []
+    for _, members in sorted(groups.items()):
+        batch.extend(members)
+        if len(batch) >= opts.batch_size:
+            batches.append(batch)
+            batch = []
+    if batch:
+        batches.append(batch)
+    order = [p for b in batches for p in b]  # the pass order, also of per-sample values gathered in rank order
+    batches = distributed.shard(batches, rank, world)
+    bar = Progress(sum(len(b) for b in batches), "evaluate generated", "img", opts.progress)
 
     def load(batch: list[_Fake]) -> dict[str, Any]:
         """Decode and prepare one batch (runs one batch ahead in a thread: PIL releases the GIL)."""
@@ -384,27 +392,23 @@ def evaluate_folders(
                 _check_finite(rows, [reals[i] for i in idx], ctx.networks[name].what)
                 real_rows[name][idx] = rows.numpy()
             real_done[idx] = True
-            bar.update(len(idx))
         bar.update(len(batch))
 
-    batches: list[list[_Fake]] = []
-    batch: list[_Fake] = []
-    for _, members in sorted(groups.items()):
-        batch.extend(members)
-        if len(batch) >= opts.batch_size:
-            batches.append(batch)
-            batch = []
-    if batch:
-        batches.append(batch)
     for b, loaded in _prefetched(batches, load):
         consume(b, loaded)
+    bar.close()
+    if world > 1:  # every rank must agree on which real images are left for pass 2
+        done = torch.from_numpy(real_done.astype(np.uint8))
+        real_done = distributed.all_reduce_max_(done).numpy().astype(bool)
     timings["fake_pass_s"] = time.perf_counter() - t1
 
     # --- pass 2: real images not decoded yet, only for features that are not cached
     t2 = time.perf_counter()
     if real_rows:
         todo = np.flatnonzero(~real_done)
-        chunks = [todo[i : i + opts.batch_size] for i in range(0, len(todo), opts.batch_size)]
+        chunks = distributed.shard([todo[i : i + opts.batch_size] for i in range(0, len(todo), opts.batch_size)],
+                                   rank, world)
+        bar = Progress(sum(len(c) for c in chunks), "real image features", "img", opts.progress)
 
         def load_real(chunk: np.ndarray) -> dict[str, Any]:
             images = [imio.decode(reals[i]) for i in chunk]
@@ -416,8 +420,11 @@ def evaluate_folders(
                 _check_finite(rows, [reals[i] for i in chunk], ctx.networks[name].what)
                 real_rows[name][chunk] = rows.numpy()
             bar.update(len(chunk))
+        bar.close()
         for name, rows in real_rows.items():
-            if name in cache_paths:
+            if world > 1:
+                distributed.all_reduce_sum_(torch.from_numpy(rows))  # in place: the numpy array shares its memory
+            if name in cache_paths and rank == 0:
                 path, key = cache_paths[name]
                 try:
                     save_npz_atomic(path, feats=rows, key=np.asarray(key), sha256=np.asarray(_feats_sha256(rows)))
@@ -425,12 +432,17 @@ def evaluate_folders(
                     print(f"warning: cannot write the feature cache {path} ({exc}); results are unaffected",
                           file=sys.stderr)
                     cache_state += " (not written)"
-    bar.close()
+    if world > 1:
+        for m in wanted:  # before update_real: every rank holds all real rows, which must count once
+            states[m].sync()
+        if rank != 0:
+            return None
     all_rows = {**cached, **real_rows}
     for m in wanted:
         if "features" in specs[m].inputs:
             states[m].update_real(all_rows)
     timings["real_pass_s"] = time.perf_counter() - t2
+    per_sample = _per_sample_table(order, {m: states[m] for m in wanted}) if opts.per_sample_path else None
 
     # --- finalize
     t3 = time.perf_counter()
@@ -470,7 +482,42 @@ def evaluate_folders(
     }
     if plugin_protocols:
         record["metric_protocols"] = plugin_protocols
+    if per_sample is not None:
+        from bench.fileio import atomic_write_bytes as write_bytes
+
+        write_bytes(Path(opts.per_sample_path), parquet_bytes(per_sample))
+    if world > 1:
+        record["world_size"] = world
     return record
+
+
+def _per_sample_table(order: list[_Fake], states: dict[str, Any]):
+    """One row per fake image in pass order: its file, condition and sample index, and every per-sample value the
+    metrics kept (psnr, ssim, lpips, iou), as a polars frame."""
+    import polars as pl
+
+    data: dict[str, Any] = {
+        "file": [p.file.rel for p in order],
+        "condition": [p.group for p in order],
+        "sample": [int(posixpath.basename(p.file.key)) if p.group != p.file.key and posixpath.basename(
+            p.file.key).isdigit() else 0 for p in order],
+    }
+    for state in states.values():
+        for column, name in getattr(state, "per_sample_columns", {}).items():
+            values = state.state(name).numpy().astype(np.float64)
+            if len(values) != len(order):  # a metric that kept something else than one value per image
+                raise BenchError(f"per-sample column '{column}' has {len(values)} values for {len(order)} images")
+            data[column] = values
+    return pl.DataFrame(data)
+
+
+def parquet_bytes(frame: Any) -> bytes:
+    """A polars frame as parquet bytes (for an atomic write)."""
+    import io
+
+    buf = io.BytesIO()
+    frame.write_parquet(buf, statistics=False)
+    return buf.getvalue()
 
 
 def read_classes(path: str | os.PathLike[str]) -> dict[str, int]:

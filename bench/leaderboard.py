@@ -199,16 +199,7 @@ def _protocol_table(group, reported_by_method: dict[str, dict]) -> tuple[list[st
 
     columns = _columns()
     cols = _task_order([m for m in columns if group[m].drop_nulls().len() > 0], group["task"].to_list())
-    # Records of one seed are one measurement (a rerun, the same run in two folders): averaged first, so
-    # "seeds" counts distinct seeds and the std is over seeds only.
-    per_seed = (group.group_by(["method", "config", "seed"]).agg(
-        [pl.col(m).mean().alias(m) for m in cols]
-        + [pl.col("grid").sort().first().alias("grid"), pl.col("n").sort().first().alias("n")]))
-    agg = (per_seed.group_by(["method", "config"]).agg(
-        [pl.len().alias("seeds")] + [pl.col(m).mean().alias(m) for m in cols]
-        + [pl.col(m).std(ddof=1).alias(f"{m}_std") for m in cols]
-        + [pl.col("grid").sort().first().alias("grid"), pl.col("n").sort().first().alias("n")])
-        .sort(["method", "config"]))
+    agg = aggregate(group, cols)
     best = {}
     for m in cols:
         vals = [v for v in agg[m].to_list() if v is not None]
@@ -233,6 +224,70 @@ def _protocol_table(group, reported_by_method: dict[str, dict]) -> tuple[list[st
         cells.append(f"[grid]({row['grid']})" if row["grid"] else "")
         rows[(row["method"], row["config"])] = cells
     return head, rows
+
+
+def aggregate(group, cols: list[str]):
+    """One row per (method, config) of one protocol's records: ``seeds`` (distinct seeds), the mean of each metric
+    column and its sample std over seeds (``<m>_std``, null for one seed), ``n`` and the first grid.
+
+    Records of one seed are one measurement (a rerun, the same run in two folders): averaged first, so "seeds"
+    counts distinct seeds and the std is over seeds only. Mixing protocols is refused: a mean over two
+    fingerprints would average numbers measured differently."""
+    import polars as pl
+
+    from bench.errors import BenchError
+
+    fps = sorted(set(group["fingerprint"].to_list()))
+    if len(fps) > 1:
+        raise BenchError(f"cannot aggregate records of {len(fps)} protocols ({', '.join(fps)}) into one row")
+    per_seed = (group.group_by(["method", "config", "seed"]).agg(
+        [pl.col(m).mean().alias(m) for m in cols]
+        + [pl.col("grid").sort().first().alias("grid"), pl.col("n").sort().first().alias("n")]))
+    return (per_seed.group_by(["method", "config"]).agg(
+        [pl.len().alias("seeds"), pl.col("seed").sort().alias("seed_list")] + [pl.col(m).mean().alias(m) for m in cols]
+        + [pl.col(m).std(ddof=1).alias(f"{m}_std") for m in cols]
+        + [pl.col("grid").sort().first().alias("grid"), pl.col("n").sort().first().alias("n")])
+        .sort(["method", "config"]))
+
+
+def export(leaderboard: Path, path: Path) -> int:
+    """Write every table's rows (dataset, task, fingerprint, method, config, seeds, the seed list, N, and each metric's
+    mean and its std over seeds as ``<m>_seed_std``; percent columns in %) to ``path`` (.csv or .parquet) through polars; returns the row
+    count. Reported numbers are not included: they were measured under other protocols."""
+    import polars as pl
+
+    from bench.errors import BenchError
+    from bench.fileio import atomic_write_bytes
+
+    if path.suffix not in (".csv", ".parquet"):
+        raise BenchError(f"--export {path}: the file name must end in .csv or .parquet")
+    df = records_frame(load_records(leaderboard / "results"))
+    columns = list(_columns())
+    frames = []
+    for (ds, fp), group in sorted(df.group_by(["dataset", "fingerprint"]), key=lambda kv: kv[0]):
+        agg = aggregate(group, columns)
+        frames.append(agg.with_columns(pl.lit(ds).alias("dataset"), pl.lit(group["task"][0]).alias("task"),
+                                       pl.lit(fp).alias("fingerprint"),
+                                       pl.col("seed_list").list.eval(pl.element().cast(pl.Utf8)).list.join(" ")
+                                       .alias("seed_list")))
+    head = ["dataset", "task", "fingerprint", "method", "config", "seeds", "seed_list", "n"]
+    metric_cols = [c for m in columns for c in (m, f"{m}_std")]
+    out = (pl.concat(frames) if frames else pl.DataFrame(schema={c: pl.Utf8 for c in head}))
+    out = out.select([c for c in head + metric_cols if c in out.columns])
+    # metric columns that no record has are dropped: a CSV of 60 empty columns helps nobody
+    present = [m for m in columns if m in out.columns and out[m].null_count() < out.height]
+    # "<m>_seed_std": the std over seeds, not a metric's own spread (records also hold kid_std, cas_std)
+    out = out.select(head + [c for m in present for c in (m, f"{m}_std")]).rename(
+        {f"{m}_std": f"{m}_seed_std" for m in present})
+    import io
+
+    buf = io.BytesIO()
+    if path.suffix == ".csv":
+        out.write_csv(buf)
+    else:
+        out.write_parquet(buf, statistics=False)
+    atomic_write_bytes(path, buf.getvalue())
+    return out.height
 
 
 def _task_order(cols: list[str], tasks: list[str]) -> list[str]:
@@ -319,15 +374,19 @@ def record_row(record: dict[str, Any], record_path: Path) -> str:
     return "\n".join([_md_row(head), "|" + "---|" * len(head), _md_row(cells)])
 
 
-def write(leaderboard: Path, *, check: bool = False) -> list[str]:
-    """Render and write (or, with ``check``, compare); returns the stale / written file names."""
-    from bench.fileio import atomic_write_bytes
+def write(leaderboard: Path, *, check: bool = False, require_reported: bool = True) -> list[str]:
+    """Render and write (or, with ``check``, compare); returns the stale / written file names. A folder of one's
+    own (a sweep's results) may have no reported.csv with ``require_reported=False``."""
+    import polars as pl
 
     from bench.errors import BenchError
+    from bench.fileio import atomic_write_bytes
 
-    if not (leaderboard / "reported.csv").is_file():
-        raise BenchError(f"{leaderboard / 'reported.csv'} not found (the published numbers the tables show)")
-    files = render(load_records(leaderboard / "results"), load_reported(leaderboard / "reported.csv"))
+    reported_csv = leaderboard / "reported.csv"
+    if not reported_csv.is_file() and require_reported:
+        raise BenchError(f"{reported_csv} not found (the published numbers the tables show)")
+    reported = load_reported(reported_csv) if reported_csv.is_file() else pl.DataFrame(schema=_reported_schema())
+    files = render(load_records(leaderboard / "results"), reported)
     changed = []
     for name, text in sorted(files.items()):
         path = leaderboard / name

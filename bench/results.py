@@ -41,6 +41,7 @@ class Evaluation(TypedDict):
     weights: dict[str, dict[str, str]]  # feature extractor / segmenter / LPIPS: file, sha256, source
     versions: dict[str, str]  # python and package versions
     metric_protocols: NotRequired[dict[str, dict[str, Any]]]  # plug-in metric -> its version and protocol fields
+    world_size: NotRequired[int]  # processes that shared the work under torchrun (absent: one)
 
 
 class FolderInput(TypedDict):
@@ -106,6 +107,13 @@ class Seeds(TypedDict):
     samples_per_label: int  # --samples-per-label
 
 
+class WorstSamples(TypedDict):
+    image: str  # PNG next to the record: one row per condition, condition | its worst sample | real
+    metric: str  # the per-sample column ranked (lpips, else psnr, ssim or iou)
+    higher_is_better: bool
+    conditions: list[str]  # the rows' conditions, worst first
+
+
 class ProtocolMigration(TypedDict):
     from_fingerprint: Fingerprint  # the fingerprint the run was measured under
     from_version: str  # its protocol version
@@ -124,6 +132,8 @@ class ResultRecord(Evaluation):
     n_real: int
     n_fake: int
     grid: str  # PNG grid (label | samples | real), relative to the record
+    per_sample: NotRequired[str]  # parquet next to the record: file, condition, sample, psnr/ssim/lpips/iou per image
+    worst: NotRequired[WorstSamples]  # the samples that score worst on one per-sample metric
     protocol_migrated: NotRequired[ProtocolMigration]  # a committed record carried over to a newer protocol
 
 

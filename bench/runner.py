@@ -86,13 +86,11 @@ def _atomic_png(path: Path, array: Any, mode: str | None = None) -> None:
 def source_digest(ds: Any, indices: list[int], progress: bool | None) -> str:
     """sha256 over (key, sha256 of each source file) of the evaluated samples: what the data *is*, so another
     copy of a dataset with the same file names (a corrected release, a different --root) gets its own export."""
-    from tqdm.auto import tqdm
-
     from bench.fileio import sha256_file
+    from bench.progress import iterate
 
     h = hashlib.sha256()
-    for i in tqdm(indices, desc="hash sources", unit="pair", leave=False, file=sys.stderr,
-                  disable=(not progress) if progress is not None else None):
+    for i in iterate(indices, "hash sources", "file", progress):
         s = ds.samples[i]
         parts = [sha256_file(p) if p is not None else "-" for p in (s.image, s.label, s.instance)]
         h.update(("\0".join([s.key, *parts]) + "\n").encode())
@@ -110,9 +108,9 @@ def export_real(ds: Any, n: int, progress: bool | None) -> tuple[Path, Path | No
     A cached export is verified file by file against the sha256s of its ``export.json``; a damaged or edited
     file is re-exported from the source (with a warning), never scored."""
     import numpy as np
-    from tqdm.auto import tqdm
 
     from bench.fileio import atomic_write_bytes, sha256_file
+    from bench.progress import iterate
     from bench.weights import user_cache_dir
 
     keys = [ds.samples[i].key for i in range(n)]
@@ -147,8 +145,7 @@ def export_real(ds: Any, n: int, progress: bool | None) -> tuple[Path, Path | No
         print(f"warning: {len(damaged)} cached real file(s) in {base} differ from their export record "
               f"(first {damaged[0]}); re-exported from the source", file=sys.stderr)
     lut = np.asarray(ds.segmenter_lut)
-    for i in tqdm(todo, desc="real images", unit="img", disable=(not progress) if progress is not None else None,
-                  leave=False, file=sys.stderr):
+    for i in iterate(todo, "export real images", "img", progress):
         image, label, _ = ds.arrays(i, cached=False)  # from the source: a cache never feeds the reference side
         _atomic_png(real_dir / f"{keys[i]}.png", np.ascontiguousarray(image))
         index[keys[i]] = {"image": sha256_file(real_dir / f"{keys[i]}.png")}
@@ -201,18 +198,21 @@ def run(spec: RunSpec) -> dict[str, Any]:
     """Run one method on one dataset split and return the result record (also written to the results folder)."""
     import numpy as np
     import torch
-    from tqdm.auto import tqdm
 
+    from bench import distributed
     from bench.adapter import dataset_info, get_method, sample_seed
     from bench.conformance import check_output, run_checks
     from bench.data import get_dataset
-    from bench.evaluate import EvalOptions, evaluate_folders
+    from bench.evaluate import evaluate_folders
     from bench.fileio import atomic_write_bytes
+    from bench.progress import Progress
     from bench.results import MethodInfo, git_commit, make_run_record, record_name, results_dir, write_eval_record
     from bench.schema import check
 
     t0 = time.perf_counter()
     spec.validate()
+    device = distributed.init_from_env(spec.device)  # under torchrun: join the group; CUDA ranks take LOCAL_RANK
+    rank, world = distributed.rank_and_world()
     cls = get_method(spec.method)
     name = getattr(cls, "method_name", spec.method)
     _check_task(cls, name, spec)  # from the card, before the data is read (or generated)
@@ -235,13 +235,15 @@ def run(spec: RunSpec) -> dict[str, Any]:
         train_ds = get_dataset(spec.dataset, spec.root, "train", spec.resolution)
         train_dir = Path(spec.out or "bench-runs") / f"train-{spec.method}-{spec.config or 'default'}-{ds.card.name}-seed{spec.seed}"
         t = time.perf_counter()
-        trainer = _construct(cls, name, info, spec.device, None, spec.config)
+        trainer = _construct(cls, name, info, device, None, spec.config)
+        # under torchrun every rank trains (the reference trainer is data-parallel); rank 0 writes the weights
         checkpoint = str(guarded(f"method '{name}' failed in train", lambda: trainer.train(
             train_ds, out_dir=str(train_dir), seed=spec.seed, steps=spec.train_steps)))
+        distributed.barrier()
         timings["train_s"] = time.perf_counter() - t
     if not checkpoint:
         checkpoint = cls.default_checkpoint(ds.card.name, spec.config)
-    gen = _construct(cls, name, info, spec.device, checkpoint, spec.config)
+    gen = _construct(cls, name, info, device, checkpoint, spec.config)
     prov = gen.provenance()
     # the adapter's own keys first: ours (name, trained, ...) are never overridden by a provenance() of the same name
     method_info = {**{k: v for k, v in prov.items() if k not in ("adapter", "config", "checkpoint", "checkpoint_sha256")},
@@ -265,19 +267,24 @@ def run(spec: RunSpec) -> dict[str, Any]:
     safe_name = name.replace(":", "_").replace("/", "_")
     run_dir = Path(spec.out) if spec.out else Path("bench-runs") / f"{safe_name}-{spec.config or 'default'}-{ds.card.name}-{ds.split}-{run_id}"
     check_writable_dir(run_dir, "run directory")
-    lock = DirLock(run_dir, "run directory")
+    # rank 0 holds the lock for the whole job; the other ranks work inside it (torchrun ends them if rank 0 fails)
+    lock = DirLock(run_dir, "run directory") if rank == 0 else None
     try:
-        _remove_stale_temp_files(run_dir)
-        spec_file = run_dir / "run.json"
-        previous = _read_json(spec_file, "run description") if spec_file.is_file() else None
-        if previous is not None:
-            if previous.get("run_id") != run_id:
-                raise BenchError(f"run directory {run_dir} holds another run ({previous.get('identity', {}).get('method')}, "
-                                 f"run id {previous.get('run_id')}); choose another --out")
-        else:
-            atomic_write_bytes(spec_file, json_bytes({"run_id": run_id, "identity": identity}))
-
-        real_dir, label_dir, keys = export_real(ds, n, spec.progress)
+        if rank == 0:
+            _remove_stale_temp_files(run_dir)
+            spec_file = run_dir / "run.json"
+            previous = _read_json(spec_file, "run description") if spec_file.is_file() else None
+            if previous is not None:
+                if previous.get("run_id") != run_id:
+                    raise BenchError(f"run directory {run_dir} holds another run "
+                                     f"({previous.get('identity', {}).get('method')}, run id {previous.get('run_id')}); "
+                                     "choose another --out")
+            else:
+                atomic_write_bytes(spec_file, json_bytes({"run_id": run_id, "identity": identity}))
+            real_dir, label_dir, keys = export_real(ds, n, spec.progress)  # once, into the shared cache
+        distributed.barrier()
+        if rank != 0:  # the export is there now: verified from the cache, not written again
+            real_dir, label_dir, keys = export_real(ds, n, False)
         fake_dir = run_dir / "fake"
 
         def fake_path(key: str, k: int) -> Path:
@@ -289,18 +296,19 @@ def run(spec: RunSpec) -> dict[str, Any]:
         with_image = bool(getattr(cls, "needs_image", False))
         first = task.adapter_batch(next(iter(ds.loader(batch_size=min(2, n)))), task_params, keys[:2],
                                    with_image=with_image)
-        for check in run_checks(gen, first, [sample_seed(spec.seed, key, 0) for key in keys[:2]], full=False):
-            if not check.ok:
-                raise BenchError(f"method '{name}' fails the adapter contract ({check.name}): {check.message}; "
+        for result in run_checks(gen, first, [sample_seed(spec.seed, key, 0) for key in keys[:2]], full=False):
+            if not result.ok:
+                raise BenchError(f"method '{name}' fails the adapter contract ({result.name}): {result.message}; "
                                  f"see 'bench check-adapter {spec.method}'")
 
-        # Generation: only label maps with a missing sample are loaded and generated.
+        # Generation: only label maps with a missing sample are loaded and generated (under torchrun, this rank's
+        # contiguous share of them).
         t = time.perf_counter()
         todo = [i for i in range(n) if any(not fake_path(keys[i], k).is_file() for k in range(k_samples))]
+        todo = distributed.shard(todo, rank, world)
         missing = sum(not fake_path(keys[i], k).is_file() for i in todo for k in range(k_samples))
         regenerated: set[str] = set()
-        bar = tqdm(total=missing, desc=f"generate {name}", unit="img", file=sys.stderr, leave=False,
-                   disable=(not spec.progress) if spec.progress is not None else None)
+        bar = Progress(missing, f"generate {name}", "img", spec.progress)
         for s in range(0, len(todo), spec.batch_size):
             idx = todo[s : s + spec.batch_size]
             batch = task.adapter_batch(collate([ds[i] for i in idx]), task_params, [keys[i] for i in idx],
@@ -322,7 +330,13 @@ def run(spec: RunSpec) -> dict[str, Any]:
                     regenerated.add(fake_path(keys[idx[j]], k).relative_to(run_dir).as_posix())
                 bar.update(len(rows))
         bar.close()
+        distributed.barrier()  # every rank's samples are on disk
         timings["generate_s"] = time.perf_counter() - t
+        if rank != 0:  # this rank's share of the evaluation, when rank 0 finds it is not done yet
+            if distributed.broadcast(None):
+                evaluate_folders(real_dir, fake_dir, label_dir,
+                                 _eval_options(spec, ds, keys, n, k_samples, partial, device, None))
+            return None
 
         # The manifest and the evaluation describe the samples on disk now, not those of an earlier invocation
         # (a sample deleted and regenerated on another device, a file dropped into fake/ by hand).
@@ -364,23 +378,14 @@ def run(spec: RunSpec) -> dict[str, Any]:
                   file=sys.stderr)
             evaluation = None
             (run_dir / "grid.png").unlink(missing_ok=True)
+        per_sample_file = run_dir / "per_sample.parquet"
+        if evaluation is not None and not per_sample_file.is_file() and _has_per_sample(evaluation):
+            evaluation = None  # a run folder of an older version: evaluated again to get its per-sample table
+        distributed.broadcast(evaluation is None)  # the other ranks join the evaluation, or are done
         if evaluation is None:
-            segmenter = (spec.segmenter or default_segmenter(ds)) if task.uses_labels else None
-            task_fields = {"task": Protocol.freeze(task.protocol(task_params))} if task.protocol(task_params) else {}
-            opts = EvalOptions(
-                metrics=spec.metrics, candidates=task.metrics, device=spec.device, segmenter=segmenter,
-                classes={keys[i]: task.class_of(ds[i]) for i in range(n)} if task.class_of else None,
-                classifier=default_classifier(ds.card.name) if task.class_of else None,
-                # the protocol's subset size: 1000, or N for smaller splits (recorded, no clamping warning)
-                kid_subset_size=min(1000, n),
-                num_classes=ds.segmenter_num_classes if segmenter else None, ignore_index=ds.ignore_index,
-                progress=spec.progress,
-                protocol_fields={"dataset": ds.card.id, "split": ds.split, "image_resize": ds.card.image_resize,
-                                 "label_resize": "nearest", "n_conditions": n, "samples_per_condition": k_samples,
-                                 "n_real": n, "partial": partial, "has_instances": ds.has_instances,
-                                 "label_encoding": label_encoding(ds), **task_fields},
-            )
-            evaluation = evaluate_folders(real_dir, fake_dir, label_dir, opts)
+            per_sample_file.unlink(missing_ok=True)
+            evaluation = evaluate_folders(real_dir, fake_dir, label_dir,
+                                          _eval_options(spec, ds, keys, n, k_samples, partial, device, per_sample_file))
             write_eval_record(eval_file, evaluation)
         timings["evaluate_s"] = time.perf_counter() - t
 
@@ -396,13 +401,58 @@ def run(spec: RunSpec) -> dict[str, Any]:
                      "resolution": list(ds.resolution), "image_resize": ds.card.image_resize, "layout": ds.layout,
                      "has_instances": ds.has_instances},
             seeds={"run": spec.seed, "samples_per_label": k_samples}, git_commit=git_commit(),
-            device=str(spec.device), timings=timings, n_real=n, n_fake=n * k_samples)
+            device=str(device), timings=timings, n_real=n, n_fake=n * k_samples)
         rec_path = out_dir / record_name(record)
-        write_record(rec_path, record, grid_png.read_bytes())
+        extra: dict[str, bytes] = {}
+        if per_sample_file.is_file():
+            record["per_sample"] = rec_path.with_suffix(".samples.parquet").name
+            extra[record["per_sample"]] = per_sample_file.read_bytes()
+            worst = worst_samples(per_sample_file)
+            if worst is not None:
+                png = rec_path.with_suffix(".worst.png").name
+                record["worst"] = {"image": png, **worst}
+                extra[png] = _png_bytes(make_grid(ds, keys, fake_path, k_samples, task_params,
+                                                  conditions=worst["conditions"], worst_of=worst["samples"]))
+                del record["worst"]["samples"]
+        from bench.results import ResultRecord
+
+        check(record, ResultRecord, f"bench run's result record {rec_path} (not written)")  # with the keys added
+        write_record(rec_path, record, grid_png.read_bytes(), extra)
         record["_path"] = str(rec_path)
         return record
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
+
+
+def _eval_options(spec: RunSpec, ds: Any, keys: list[str], n: int, k_samples: int, partial: bool, device: str,
+                  per_sample: Path | None) -> Any:
+    """The evaluation's options and protocol fields (every rank of a distributed run builds the same)."""
+    from bench.evaluate import EvalOptions
+
+    task, task_params = ds.task, ds.task_params
+    segmenter = (spec.segmenter or default_segmenter(ds)) if task.uses_labels else None
+    task_fields = {"task": Protocol.freeze(task.protocol(task_params))} if task.protocol(task_params) else {}
+    return EvalOptions(
+        metrics=spec.metrics, candidates=task.metrics, device=device, segmenter=segmenter,
+        classes={keys[i]: task.class_of(ds[i]) for i in range(n)} if task.class_of else None,
+        classifier=default_classifier(ds.card.name) if task.class_of else None,
+        # the protocol's subset size: 1000, or N for smaller splits (recorded, no clamping warning)
+        kid_subset_size=min(1000, n),
+        num_classes=ds.segmenter_num_classes if segmenter else None, ignore_index=ds.ignore_index,
+        progress=spec.progress, per_sample_path=per_sample,
+        protocol_fields={"dataset": ds.card.id, "split": ds.split, "image_resize": ds.card.image_resize,
+                         "label_resize": "nearest", "n_conditions": n, "samples_per_condition": k_samples,
+                         "n_real": n, "partial": partial, "has_instances": ds.has_instances,
+                         "label_encoding": label_encoding(ds), **task_fields},
+    )
+
+
+PER_SAMPLE_METRICS = ("psnr", "ssim", "lpips", "miou")  # metrics whose states keep a value per image
+
+
+def _has_per_sample(evaluation: dict[str, Any]) -> bool:
+    return any(m in evaluation.get("metrics", {}) for m in PER_SAMPLE_METRICS)
 
 
 def _check_task(cls: Any, name: str, spec: RunSpec) -> None:
@@ -466,9 +516,11 @@ def _read_evaluation(path: Path) -> dict[str, Any] | None:
     return None
 
 
-def write_record(rec_path: Path, record: dict[str, Any], grid: bytes) -> None:
-    """Write the record and its grid under a lock on the results folder: two runs with one record name (the same
-    run in two --out folders) take turns, and the stale-temp cleanup never sees another writer's temp file."""
+def write_record(rec_path: Path, record: dict[str, Any], grid: bytes, extra: dict[str, bytes] | None = None) -> None:
+    """Write the record, its grid and its ``extra`` files (name next to the record -> bytes) under a lock on the
+    results folder: two runs with one record name (the same run in two --out folders) take turns, and the
+    stale-temp cleanup never sees another writer's temp file. The record is written last: a record on disk always
+    has its files."""
     from bench.fileio import atomic_write_bytes
     from bench.locks import folder_lock
 
@@ -476,6 +528,8 @@ def write_record(rec_path: Path, record: dict[str, Any], grid: bytes) -> None:
         for stale in rec_path.parent.glob(f".{rec_path.stem}.*.tmp"):  # left by a killed writer of this record
             stale.unlink(missing_ok=True)
         atomic_write_bytes(rec_path.with_suffix(".png"), grid)
+        for name, data in (extra or {}).items():
+            atomic_write_bytes(rec_path.parent / name, data)
         atomic_write_bytes(rec_path, json_bytes(record))
 
 
@@ -494,18 +548,54 @@ def default_segmenter(ds: Any) -> str | None:
 
 
 def make_grid(ds: Any, keys: list[str], fake_path: Any, k_samples: int, task_params: dict[str, Any],
-              rows: int = 4) -> Any:
+              rows: int = 4, conditions: list[str] | None = None, worst_of: list[int] | None = None) -> Any:
     """condition (the task's picture of it: the label map in the card palette, the upsampled low-res input, the
-    image with its hole) | generated samples | real photo, for the first ``rows`` conditions."""
+    image with its hole) | generated samples | real photo, for the first ``rows`` conditions; or, for the worst
+    samples, for ``conditions`` with only sample ``worst_of[j]`` of each."""
     import numpy as np
     from PIL import Image
 
     from bench.tasks.common import hwc
 
+    position = {k: i for i, k in enumerate(keys)}
+    chosen = [position[c] for c in conditions] if conditions is not None else list(range(min(rows, len(keys))))
     lines = []
-    for i in range(min(rows, len(keys))):
+    for j, i in enumerate(chosen):
         batch = collate([ds[i]])
         condition = ds.task.show(batch, 0, task_params, ds.palette, [keys[i]])
-        samples = [np.asarray(Image.open(fake_path(keys[i], k)).convert("RGB")) for k in range(min(k_samples, 4))]
+        which = [worst_of[j]] if worst_of is not None else range(min(k_samples, 4))
+        samples = [np.asarray(Image.open(fake_path(keys[i], k)).convert("RGB")) for k in which]
         lines.append(np.concatenate([condition, *samples, hwc(batch["image"][0])], axis=1))
     return np.concatenate(lines, axis=0)
+
+
+WORST_BY = (("lpips", False), ("psnr", True), ("ssim", True), ("iou", True))  # the first per-sample column present
+WORST_ROWS = 4
+
+
+def worst_samples(per_sample: Path) -> dict[str, Any] | None:
+    """The conditions whose worst sample scores worst on the first per-sample metric of WORST_BY (ties: by key),
+    with that sample's index; None when the table has none of those columns or only NaNs."""
+    import polars as pl
+
+    frame = pl.read_parquet(per_sample)
+    for metric, higher in WORST_BY:
+        if metric not in frame.columns:
+            continue
+        valid = frame.filter(pl.col(metric).is_not_nan() & pl.col(metric).is_not_null())
+        if not valid.height:
+            continue
+        # the worst sample of each condition, then the worst conditions
+        ranked = valid.sort([metric, "condition", "sample"], descending=[not higher, False, False])
+        per_condition = ranked.unique("condition", keep="first", maintain_order=True).head(WORST_ROWS)
+        return {"metric": metric, "higher_is_better": higher,
+                "conditions": per_condition["condition"].to_list(), "samples": per_condition["sample"].to_list()}
+    return None
+
+
+def _png_bytes(array: Any) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()

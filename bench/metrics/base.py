@@ -20,6 +20,8 @@ class Metric:
 
     name: str = "metric"
     version: str = "1"
+    # per-sample table column -> cat state holding one value per fake image in pass order (PSNR of each image, ...)
+    per_sample_columns: dict[str, str] = {}
 
     def __init__(self) -> None:
         self._sum_states: dict[str, torch.Tensor] = {}
@@ -62,13 +64,16 @@ class Metric:
         """Reduce states across torch.distributed processes (no-op when not initialised)."""
         import torch.distributed as dist
 
+        from bench.distributed import cpu_group
+
         if not (dist.is_available() and dist.is_initialized()):
             return
+        group = cpu_group()  # states are CPU tensors: gloo, also beside NCCL
         for k, v in self._sum_states.items():
-            dist.all_reduce(v, op=dist.ReduceOp.SUM)
+            dist.all_reduce(v, op=dist.ReduceOp.SUM, group=group)
         for k in self._cat_states:
             gathered: list[Any] = [None] * dist.get_world_size()
-            dist.all_gather_object(gathered, self.state(k))
+            dist.all_gather_object(gathered, self.state(k), group=group)
             self._cat_states[k] = [g for g in gathered if g.numel()]
 
     def compute(self) -> dict[str, Any]:

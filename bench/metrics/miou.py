@@ -68,14 +68,21 @@ class SegmentationScore(Metric):
 class SegmenterScore(SegmentationScore):
     """mIoU of a segmenter's prediction on each fake image against the label map of its condition."""
 
+    per_sample_columns = {"iou": "image_miou"}  # each fake image's own mIoU (the per-sample table's column)
+
     def __init__(self, ctx) -> None:
         self.segmenter = ctx.networks["segmenter"]
         super().__init__(self.segmenter.num_classes, ctx.opts.ignore_index)
+        self.add_cat_state("image_miou")
 
     def update_view(self, view) -> None:
         pred = view.output("segmenter")
+        per_image = []
         for i, (label, where) in enumerate(view.labels()):
-            self.update(pred[i].cpu().numpy(), label, where=where)
+            cm = confusion_matrix(pred[i].cpu().numpy(), label, self.num_classes, self.ignore_index, where=where)
+            self._add("confusion", torch.from_numpy(cm))
+            per_image.append(scores_from_confusion(cm)["miou"])
+        self._append("image_miou", torch.tensor(per_image, dtype=torch.float64))
 
     def compute(self) -> dict[str, object]:
         s = super().compute()

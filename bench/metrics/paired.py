@@ -38,18 +38,26 @@ def ssim(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
 
 
 class MeanOf(Metric):
-    """Mean of per-sample values (float64 sum and count, sum-reducible)."""
+    """Mean of per-sample values (float64 sum and count, sum-reducible).
 
-    def __init__(self, name: str) -> None:
+    With ``per_sample=True`` (one value per fake image of the view, in pass order) the values are also kept, as
+    the column ``name`` of the evaluation's per-sample table (``per_sample_columns``)."""
+
+    def __init__(self, name: str, per_sample: bool = False) -> None:
         self.name = name
         super().__init__()
         self.add_sum_state("sum")
         self.add_sum_state("count")
+        self.per_sample_columns = {name: "values"} if per_sample else {}
+        if per_sample:
+            self.add_cat_state("values")
 
     def update(self, values: torch.Tensor) -> None:
         v = values.detach().to(torch.float64).cpu().reshape(-1)
         self._add("sum", v.sum())
         self._add("count", torch.tensor(float(v.numel())))
+        if self.per_sample_columns:
+            self._append("values", v)
 
     def compute(self) -> dict[str, float]:
         n = float(self.state("count"))
@@ -60,7 +68,7 @@ class PairedMean(MeanOf):
     """Mean over pairs of ``fn(fake, real)``, for metrics whose only input is ``pairs``."""
 
     def __init__(self, name: str, fn) -> None:
-        super().__init__(name)
+        super().__init__(name, per_sample=True)  # one value per fake image: a per-sample column
         self.fn = fn
 
     def update_view(self, view) -> None:
