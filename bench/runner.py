@@ -304,8 +304,11 @@ def run(spec: RunSpec) -> dict[str, Any]:
         # Generation: only label maps with a missing sample are loaded and generated (under torchrun, this rank's
         # contiguous share of them).
         t = time.perf_counter()
-        todo = [i for i in range(n) if any(not fake_path(keys[i], k).is_file() for k in range(k_samples))]
-        todo = distributed.shard(todo, rank, world)
+        # The share is cut from all conditions, not from the missing ones: ranks look at the folder at different
+        # moments (another rank may have written part of its share already), so shares of "what is missing" would
+        # not be complementary.
+        mine = distributed.shard(range(n), rank, world)
+        todo = [i for i in mine if any(not fake_path(keys[i], k).is_file() for k in range(k_samples))]
         missing = sum(not fake_path(keys[i], k).is_file() for i in todo for k in range(k_samples))
         regenerated: set[str] = set()
         bar = Progress(missing, f"generate {name}", "img", spec.progress)

@@ -32,9 +32,14 @@ Matrix file (TOML)::
     [[methods]]
     name = "label-colouring"         # or methods = ["oracle", "label-colouring"]
 
+    [[methods]]
+    name = "oracle"
+    seeds = [0]                      # a method's own seeds (a deterministic baseline needs one)
+
     [executor]
     kind = "local"
     workers = 2
+    threads = 1                      # OMP_NUM_THREADS of each worker (default: inherited)
 """
 
 from __future__ import annotations
@@ -54,8 +59,8 @@ from bench.errors import BenchError
 EXECUTORS = ("local", "slurm", "submitit-local", "debug")
 TOP_KEYS = {"datasets", "seeds", "samples_per_label", "limit", "partial", "metrics", "results", "out", "methods",
             "executor", "device", "batch_size", "root"}
-METHOD_KEYS = {"name", "configs", "train", "train_steps", "checkpoint"}
-EXECUTOR_KEYS = {"kind", "workers", "gpus_per_job", "time_min", "partition", "array_parallelism", "cpus_per_task",
+METHOD_KEYS = {"name", "configs", "train", "train_steps", "checkpoint", "seeds"}
+EXECUTOR_KEYS = {"kind", "workers", "threads", "gpus_per_job", "time_min", "partition", "array_parallelism", "cpus_per_task",
                  "mem_gb", "account", "qos", "name"}
 
 
@@ -170,9 +175,10 @@ def load_matrix(path: str | os.PathLike[str]) -> Sweep:
             raise _fail(path, f"{where}.train_steps", f"{steps!r} is not a positive integer")
         if train and m.get("checkpoint"):
             raise _fail(path, where, "give either checkpoint or train, not both")
+        method_seeds = _list(m, "seeds", path, int) if "seeds" in m else seeds  # e.g. one seed for a baseline
         for config in configs:
             for ds in datasets:
-                for seed in seeds:
+                for seed in method_seeds:
                     for k in spl:
                         cells.append(Cell(m["name"], config, ds, seed, k, train, steps, m.get("checkpoint"), limit,
                                           bool(raw.get("partial", False)), metrics, raw.get("root"),
@@ -187,9 +193,13 @@ def load_matrix(path: str | os.PathLike[str]) -> Sweep:
         raise _fail(path, f"executor.{bad[0]}", f"unknown key (known: {', '.join(sorted(EXECUTOR_KEYS))})")
     if executor.get("kind", "local") not in EXECUTORS:
         raise _fail(path, "executor.kind", f"{executor.get('kind')!r}; one of {', '.join(EXECUTORS)}")
+    for key in ("workers", "threads", "gpus_per_job", "time_min", "array_parallelism", "cpus_per_task", "mem_gb"):
+        value = executor.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise _fail(path, f"executor.{key}", f"{value!r} is not a positive integer")
     base = path.resolve().parent
-    folder = base / raw["out"] if raw.get("out") else base / f"{path.stem}-sweep"
-    results = base / raw["results"] if raw.get("results") else None
+    folder = (base / raw["out"]).resolve() if raw.get("out") else base / f"{path.stem}-sweep"
+    results = (base / raw["results"]).resolve() if raw.get("results") else None
     return Sweep(path, cells, folder, results, {"kind": "local", **executor})
 
 
@@ -326,7 +336,7 @@ def run_sweep(sweep: Sweep, *, kind: str | None = None, workers: int | None = No
         payload = [asdict(c) for c in todo]
         if kind == "local":
             rows.update(_run_local(payload, sweep.folder, results, workers or int(sweep.executor.get("workers", 1)),
-                                   out))
+                                   sweep.executor.get("threads"), out))
         else:
             rows.update(_run_submitit(kind, payload, sweep, results, out))
     summary = {"matrix": str(sweep.path), "executor": kind, "seconds": round(time.perf_counter() - t0, 1),
@@ -339,14 +349,23 @@ def run_sweep(sweep: Sweep, *, kind: str | None = None, workers: int | None = No
     return summary
 
 
-def _run_local(payload: list[dict[str, Any]], folder: Path, results: str | None, workers: int,
+def _worker_threads(threads: int | None) -> None:
+    """Runs in each fresh worker before torch is imported: its CPU thread count (the thread count changes float
+    sums, and GAN training amplifies that, so a leaderboard trained with one thread is reproduced with one)."""
+    if threads:
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(threads)
+
+
+def _run_local(payload: list[dict[str, Any]], folder: Path, results: str | None, workers: int, threads: int | None,
                out) -> dict[str, dict[str, Any]]:
     """N worker processes (spawned: no torch state shared with this one), one cell at a time each."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     rows: dict[str, dict[str, Any]] = {}
-    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_threads, initargs=(threads,)) as pool:
         futures = {pool.submit(_logged_cell, c, str(folder), results): c for c in payload}
         for n, fut in enumerate(as_completed(futures), start=1):
             c = futures[fut]

@@ -20,8 +20,26 @@ from bench.errors import BenchError
 ROOT = Path(__file__).resolve().parents[1]
 LEADERBOARD = ROOT / "leaderboard"
 WITH_RECORDS = ("digits", "synthetic-streets", "synthetic-streets-inpainting", "synthetic-streets-sr")
-SPADE = "spade-mini-seed0-dc06336824b8-b3978f23"
-ORACLE = "oracle-default-seed0-dc06336824b8-978a8287"
+
+
+def _committed(prefix: str) -> str:
+    """The committed synthetic-streets record of this method/config/seed (its name holds fingerprint and run id)."""
+    (path,) = sorted((LEADERBOARD / "results" / "synthetic-streets").glob(f"{prefix}-*.json"))
+    return path.stem
+
+
+SPADE = _committed("spade-mini-seed0")
+ORACLE = _committed("oracle-default-seed0")
+FINGERPRINT = json.loads((LEADERBOARD / "results" / "synthetic-streets" / f"{SPADE}.json").read_text())["fingerprint"]
+
+
+def _table_row(method: str, config: str) -> list[str]:
+    """The cells of a committed synthetic-streets row as bench.leaderboard computes them (the markdown's)."""
+    from bench.leaderboard import _protocol_table, load_records, records_frame
+
+    records = [r for r in load_records(LEADERBOARD / "results") if r["dataset"]["card"].startswith("synthetic-streets@")
+               and r["fingerprint"] == FINGERPRINT]
+    return _protocol_table(records_frame(records), {})[1][(method, config)]
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +87,18 @@ def test_report_of_the_committed_leaderboard(committed_report, capsys):
     assert "Published numbers only, no reproduced records yet: ade20k, cifar10, cityscapes, coco-stuff" in index
     page = (out / "synthetic-streets.html").read_text()
     # the leaderboard's own cells (bench.leaderboard computes them), best values in bold
-    assert "<td>spade</td><td>mini</td><td>1</td><td>100</td><td>216.14</td>" in page
-    assert "<strong>94.9</strong>" in page and "FID ↓" in page and "mIoU % ↑" in page
-    assert "Protocol <code>dc06336824b8</code>" in page and "<th>resolution</th><td>64×64</td>" in page
+    spade = _table_row("spade", "mini")
+    assert f"<td>spade</td><td>mini</td><td>{spade[2]}</td><td>100</td><td>{spade[4]}</td>" in page
+    oracle_miou = _table_row("oracle", "-")[6]  # the best mIoU: bold in the markdown, <strong> in the page
+    assert oracle_miou.startswith("**") and f"<strong>{oracle_miou.strip('*')}</strong>" in page
+    assert "FID ↓" in page and "mIoU % ↑" in page
+    assert f"Protocol <code>{FINGERPRINT}</code>" in page and "<th>resolution</th><td>64×64</td>" in page
     assert "per-class-iou.png" in page and "metric-fid.png" in page and "gallery.png" in page
-    assert "no per-sample data" in page
-    gallery = Image.open(out / "assets/synthetic-streets/dc06336824b8-gallery.png")
+    # every committed synthetic-streets record has its per-sample table and worst strip (bench sweep wrote them);
+    # the digits records were made before per-sample tables existed
+    assert "no per-sample data" not in page and "Per-sample results" in page and "worst/" in page
+    assert "no per-sample data" in (out / "digits.html").read_text()
+    gallery = Image.open(out / f"assets/synthetic-streets/{FINGERPRINT}-gallery.png")
     # 7 columns (condition, 5 methods, real) x 4 rows of 64px cells enlarged to 128px, 4px apart
     assert gallery.size == (7 * 128 + 6 * 4, 4 * 128 + 3 * 4)
     digits = (out / "digits.html").read_text()
@@ -85,7 +109,7 @@ def test_report_of_the_committed_leaderboard(committed_report, capsys):
 def test_gallery_cells_are_the_grids_cells(committed_report):
     """The gallery's spade column, row 0, is the first sample cell of spade's grid, enlarged 2x."""
     grid = np.asarray(Image.open(LEADERBOARD / "results/synthetic-streets" / f"{SPADE}.png").convert("RGB"))
-    gallery = np.asarray(Image.open(committed_report / "assets/synthetic-streets/dc06336824b8-gallery.png"))
+    gallery = np.asarray(Image.open(committed_report / f"assets/synthetic-streets/{FINGERPRINT}-gallery.png"))
     col = 5  # condition, label-colouring, oracle, pix2pix, pix2pixhd, spade
     cell = gallery[:128, col * 132: col * 132 + 128]
     assert np.array_equal(cell[::2, ::2], grid[:64, 64:128])
@@ -123,11 +147,11 @@ def test_chart_values_match_the_table(committed_report):
     no_reported = report._load_reported(LEADERBOARD / "no-such.csv")  # an empty frame of reported.csv's columns
     (table,) = report._tables("synthetic-streets", sub, records, no_reported)
     keys = report._metric_keys(table)
-    assert keys == ["fid", "kid", "miou", "pixel_acc", "psnr", "ssim"]
+    assert keys == ["fid", "kid", "miou", "pixel_acc", "psnr", "ssim", "precision", "recall", "density", "coverage"]
     stats = report._seed_stats(table, keys)
     cells = table.rows[("spade", "mini")]
-    assert report._number(stats[("spade", "mini")]["fid"][0], 2) == cells[4] == "216.14"
-    assert report._number(stats[("spade", "mini")]["miou"][0], 1) == cells[6] == "77.0"
+    assert report._number(stats[("spade", "mini")]["fid"][0], 2) == cells[4].split(" ± ")[0]
+    assert report._number(stats[("spade", "mini")]["miou"][0], 1) == cells[6].split(" ± ")[0]
     assert report._number(stats[("oracle", "-")]["fid"][0], 2) == "0.00"  # never "-0.00"
 
 
@@ -147,9 +171,9 @@ def _results_copy(tmp_path: Path, names: tuple[str, ...] = (SPADE, ORACLE)) -> P
     lb = tmp_path / "leaderboard"
     dst = lb / "results" / "synthetic-streets"
     dst.mkdir(parents=True)
-    for name in names:
-        for ext in (".json", ".png"):
-            shutil.copy(LEADERBOARD / "results/synthetic-streets" / f"{name}{ext}", dst / f"{name}{ext}")
+    for name in names:  # the record and its files: grid, per-sample table, worst strip
+        for f in (LEADERBOARD / "results/synthetic-streets").glob(f"{name}.*"):
+            shutil.copy(f, dst / f.name)
     shutil.copy(LEADERBOARD / "reported.csv", lb / "reported.csv")
     return lb
 
@@ -177,6 +201,10 @@ def _add_per_sample(lb: Path, name: str) -> None:
 def test_per_sample_table_and_worst_strip(tmp_path):
     lb = _results_copy(tmp_path)
     _add_per_sample(lb, SPADE)
+    oracle = lb / "results/synthetic-streets" / f"{ORACLE}.json"  # as a record written before per-sample tables
+    rec = json.loads(oracle.read_text())
+    del rec["per_sample"], rec["worst"]
+    oracle.write_text(json.dumps(rec, indent=2, sort_keys=True) + "\n")
     with (lb / "reported.csv").open("a") as f:  # a published row of this dataset, with markup to escape
         f.write('SPADE,synthetic-streets,50.0,60.0,,"Someone <2099>",their protocol,a <note> & more,\n')
     out = tmp_path / "report"
@@ -224,8 +252,10 @@ def test_seeds_average_as_in_the_leaderboard(tmp_path):
     assert main(["report", "--leaderboard", str(lb), "--out", str(out)]) == 0
     page = (out / "synthetic-streets.html").read_text()
     markdown = render(load_records(lb / "results"), _load_reported(lb / "reported.csv"))["synthetic-streets.md"]
-    assert "| spade | mini | 2 | 100 | 218.07 ± 2.73 |" in markdown  # the same cell in both renderings
-    assert "<td>spade</td><td>mini</td><td>2</td><td>100</td><td>218.07 ± 2.73</td>" in page
+    fid0 = json.loads((lb / "results/synthetic-streets" / f"{SPADE}.json").read_text())["metrics"]["fid"]
+    cell = f"{(fid0 + 220.0) / 2:.2f} ± {abs(fid0 - 220.0) / 2 ** 0.5:.2f}"  # mean ± sample std of two seeds
+    assert f"| spade | mini | 2 | 100 | {cell} |" in markdown  # the same cell in both renderings
+    assert f"<td>spade</td><td>mini</td><td>2</td><td>100</td><td>{cell}</td>" in page
     assert "spade (mini)<br><span class=\"small\">seed 0</span>" in page
     assert f"seed 0, {SPADE}.json" in page and "seed7" not in page.split("Per-sample results")[1]
 

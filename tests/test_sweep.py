@@ -87,6 +87,10 @@ def test_a_failed_cell_is_reported_and_the_others_run(tmp_path, capsys):
     ("datasets = ['synthetic-streets']\nseeds = [0]\nmethods = ['oracle']\n[executor]\nkind = 'pbs'",
      "executor.kind: 'pbs'"),
     ("datasets = [", "not valid TOML"),
+    ("datasets = ['synthetic-streets']\nseeds = [0]\nmethods = ['oracle']\n[executor]\nthreads = 0",
+     "executor.threads: 0 is not a positive integer"),
+    ("datasets = ['synthetic-streets']\nseeds = [0]\nmethods = [{name = 'oracle', seeds = [1, 1]}]",
+     "seeds: repeats a value (1)"),
 ])
 def test_matrix_errors_name_the_file_and_key(tmp_path, text, why):
     matrix = tmp_path / "bad.toml"
@@ -106,6 +110,18 @@ def test_cells_and_ids(tmp_path):
     assert load_matrix(matrix).cells[0].id == sweep.cells[0].id  # stable across reads (and processes)
     assert sweep.folder == tmp_path / "m-sweep"
     assert Cell("a", None, "d", 0).id != Cell("a", None, "d", 1).id
+    # a method's own seeds (a deterministic baseline once, the trained methods with every seed)
+    matrix.write_text("datasets = ['synthetic-streets']\nseeds = [0, 1, 2]\n"
+                      "methods = [{name = 'oracle', seeds = [0]}, {name = 'spade', configs = ['mini'], train = true}]\n")
+    cells = load_matrix(matrix).cells
+    assert [(c.method, c.seed) for c in cells] == [("oracle", 0), ("spade", 0), ("spade", 1), ("spade", 2)]
+
+
+def test_the_committed_leaderboard_sweep_reads():
+    """leaderboard/sweeps/synthetic-streets.toml (what made the synthetic-streets records) is a valid matrix."""
+    sweep = load_matrix(Path(__file__).resolve().parents[1] / "leaderboard" / "sweeps" / "synthetic-streets.toml")
+    assert len(sweep.cells) == 11 and sweep.executor["threads"] == 1
+    assert sweep.results == Path(__file__).resolve().parents[1] / "leaderboard"
 
 
 def test_slurm_job_array_parameters(tmp_path, monkeypatch):

@@ -63,6 +63,16 @@ def test_two_ranks_under_torchrun_equal_one_process(tmp_path):
     m2 = json.loads((tmp_path / "run-two" / "manifest.json").read_text())["samples"]
     assert [e["sha256"] for e in m1] == [e["sha256"] for e in m2]
 
+    # resumable as in one process: samples of both ranks' shares and the evaluation gone, the same command again
+    for key in ("0003", "0015", "0016"):
+        (tmp_path / "run-two" / "fake" / f"{key}.png").unlink()
+    (tmp_path / "run-two" / "evaluation.json").unlink()
+    two_path.unlink()
+    again, _ = _bench(RUN, tmp_path, "two", 2)
+    assert again["metrics"] == two["metrics"] and again["run_id"] == two["run_id"]
+    m3 = json.loads((tmp_path / "run-two" / "manifest.json").read_text())["samples"]
+    assert m3 == m2
+
 
 @pytest.mark.parametrize("n,world", [(0, 2), (1, 2), (7, 2), (8, 3), (20, 4), (3, 5)])
 def test_shards_are_contiguous_and_cover_everything_once(n, world):
