@@ -251,9 +251,10 @@ def aggregate(group, cols: list[str]):
 
 
 def export(leaderboard: Path, path: Path) -> int:
-    """Write every table's rows (dataset, task, fingerprint, method, config, seeds, the seed list, N, and each metric's
-    mean and its std over seeds as ``<m>_seed_std``; percent columns in %) to ``path`` (.csv or .parquet) through polars; returns the row
-    count. Reported numbers are not included: they were measured under other protocols."""
+    """Write every table's rows to ``path`` (.csv or .parquet) through polars; returns the row count. Columns:
+    dataset, task, fingerprint, method, config, seeds, the seed list, N, and each metric's mean with its std over
+    seeds as ``<m>_seed_std`` (percent columns in %). Reported numbers are not included: they were measured under
+    other protocols."""
     import polars as pl
 
     from bench.errors import BenchError

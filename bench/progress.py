@@ -2,8 +2,9 @@
 log.
 
 A job whose stderr is a file or a pipe (Slurm, `nohup`, CI, `bench sweep`) gets one line per tenth of the work
-(or per ``BENCH_PROGRESS_EVERY`` items; nothing for work done within a second) instead of a bar's carriage returns or nothing: a five-minute evaluation
-is never silent. Under torch.distributed only rank 0 reports, and says which share of the work it is.
+(or per ``BENCH_PROGRESS_EVERY`` items; nothing for work done within a second) instead of a bar's carriage
+returns or nothing: a five-minute evaluation is never silent. Under torch.distributed only rank 0 reports, and
+says which share of the work it is.
 """
 
 from __future__ import annotations

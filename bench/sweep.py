@@ -5,9 +5,10 @@ A sweep is idempotent and resumable: every cell has an id (a hash of what define
 is written, ``done.json``. Running the sweep again skips the finished cells and resumes the others. The executors:
 
 - ``local``: N worker processes on this machine (``workers``, default 1), one cell at a time each;
-- ``slurm``: one Slurm job array through submitit (``gpus_per_job``, ``time_min``, ``partition``,
-  ``array_parallelism``, ``cpus_per_task``, ``mem_gb``, ``account``, ``qos``); a job with several GPUs runs one task
-  per GPU and the cell runs under torch.distributed (submitit exports the rank variables);
+- ``slurm``: one Slurm job array through submitit (``gpus_per_job``: default 1, 0 on a CPU partition;
+  ``time_min``, ``partition``, ``array_parallelism``, ``cpus_per_task``, ``mem_gb``, ``account``, ``qos``); a job
+  with several GPUs runs one task per GPU and the cell runs under torch.distributed (submitit exports the rank
+  variables);
 - ``submitit-local`` and ``debug``: submitit's local and in-process executors (tests, debugging a matrix).
 
 Failures do not stop the other cells; they are collected with their log into one summary (``summary.json`` and
@@ -60,8 +61,8 @@ EXECUTORS = ("local", "slurm", "submitit-local", "debug")
 TOP_KEYS = {"datasets", "seeds", "samples_per_label", "limit", "partial", "metrics", "results", "out", "methods",
             "executor", "device", "batch_size", "root"}
 METHOD_KEYS = {"name", "configs", "train", "train_steps", "checkpoint", "seeds"}
-EXECUTOR_KEYS = {"kind", "workers", "threads", "gpus_per_job", "time_min", "partition", "array_parallelism", "cpus_per_task",
-                 "mem_gb", "account", "qos", "name"}
+EXECUTOR_KEYS = {"kind", "workers", "threads", "gpus_per_job", "time_min", "partition", "array_parallelism",
+                 "cpus_per_task", "mem_gb", "account", "qos", "name"}
 
 
 @dataclass(frozen=True)
@@ -195,8 +196,9 @@ def load_matrix(path: str | os.PathLike[str]) -> Sweep:
         raise _fail(path, "executor.kind", f"{executor.get('kind')!r}; one of {', '.join(EXECUTORS)}")
     for key in ("workers", "threads", "gpus_per_job", "time_min", "array_parallelism", "cpus_per_task", "mem_gb"):
         value = executor.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise _fail(path, f"executor.{key}", f"{value!r} is not a positive integer")
+        least = 0 if key == "gpus_per_job" else 1  # 0 GPUs: a CPU partition
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+            raise _fail(path, f"executor.{key}", f"{value!r} is not an integer >= {least}")
     base = path.resolve().parent
     folder = (base / raw["out"]).resolve() if raw.get("out") else base / f"{path.stem}-sweep"
     results = (base / raw["results"]).resolve() if raw.get("results") else None
@@ -281,10 +283,12 @@ def _logged_cell(cell: dict[str, Any], folder: str, results: str | None) -> dict
 def slurm_parameters(executor: dict[str, Any]) -> dict[str, Any]:
     """submitit AutoExecutor parameters of the matrix's [executor] table (a job per cell, one task per GPU)."""
     gpus = int(executor.get("gpus_per_job", 1))
-    params: dict[str, Any] = {"timeout_min": int(executor.get("time_min", 240)), "gpus_per_node": gpus,
-                              "tasks_per_node": max(1, gpus), "nodes": 1,
+    params: dict[str, Any] = {"timeout_min": int(executor.get("time_min", 240)), "tasks_per_node": max(1, gpus),
+                              "nodes": 1,
                               "slurm_array_parallelism": int(executor.get("array_parallelism", 16)),
                               "name": str(executor.get("name", "bench-sweep"))}
+    if gpus:  # none on a CPU partition (gpus_per_job = 0): one CPU task
+        params["gpus_per_node"] = gpus
     if "cpus_per_task" in executor:
         params["cpus_per_task"] = int(executor["cpus_per_task"])
     if "mem_gb" in executor:

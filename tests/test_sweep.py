@@ -88,7 +88,9 @@ def test_a_failed_cell_is_reported_and_the_others_run(tmp_path, capsys):
      "executor.kind: 'pbs'"),
     ("datasets = [", "not valid TOML"),
     ("datasets = ['synthetic-streets']\nseeds = [0]\nmethods = ['oracle']\n[executor]\nthreads = 0",
-     "executor.threads: 0 is not a positive integer"),
+     "executor.threads: 0 is not an integer >= 1"),
+    ("datasets = ['synthetic-streets']\nseeds = [0]\nmethods = ['oracle']\n[executor]\ngpus_per_job = -1",
+     "executor.gpus_per_job: -1 is not an integer >= 0"),
     ("datasets = ['synthetic-streets']\nseeds = [0]\nmethods = [{name = 'oracle', seeds = [1, 1]}]",
      "seeds: repeats a value (1)"),
 ])
@@ -143,3 +145,5 @@ def test_slurm_job_array_parameters(tmp_path, monkeypatch):
     for line in ("#SBATCH --gpus-per-node=4", "#SBATCH --ntasks-per-node=4", "#SBATCH --time=90",
                  "#SBATCH --partition=gpu", "#SBATCH --cpus-per-task=6", "#SBATCH --mem=64GB"):
         assert line in text, text
+    cpu = slurm_parameters({"kind": "slurm", "gpus_per_job": 0})  # a CPU partition: no GPU line, one task
+    assert "gpus_per_node" not in cpu and cpu["tasks_per_node"] == 1
