@@ -117,3 +117,35 @@ def test_progress_every_n_and_silence(monkeypatch):
     with progress.Progress(10, "x", stream=fast) as bar:
         bar.update(10)
     assert fast.getvalue() == ""
+
+
+def test_bench_eval_under_torchrun_writes_the_one_process_record(tmp_path):
+    """`bench eval` under torchrun: rank 0 writes --out and --per-sample; the values are the one process's."""
+    import numpy as np
+    from PIL import Image
+
+    from conftest import smooth_images
+
+    real, fake = tmp_path / "real", tmp_path / "fake"
+    real.mkdir()
+    fake.mkdir()
+    for i, (r, f) in enumerate(zip(smooth_images(11, 32, seed=5), smooth_images(11, 32, seed=6))):
+        Image.fromarray(r).save(real / f"{i:04d}.png")
+        Image.fromarray(np.ascontiguousarray(f)).save(fake / f"{i:04d}.png")
+    outs = {}
+    for name, ranks in (("one", 1), ("two", 2)):
+        launcher = ([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks)]
+                    if ranks > 1 else [sys.executable])
+        cmd = launcher + ["-m", "bench", "eval", "--real", str(real), "--fake", str(fake), "--metrics", "psnr,ssim",
+                          "--batch-size", "4", "--out", str(tmp_path / f"{name}.json"),
+                          "--per-sample", str(tmp_path / f"{name}.parquet")]
+        proc = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        outs[name] = json.loads((tmp_path / f"{name}.json").read_text())
+    assert outs["two"]["world_size"] == 2
+    for m in ("psnr", "ssim"):
+        assert outs["two"]["metrics"][m] == pytest.approx(outs["one"]["metrics"][m], rel=1e-12)
+    import polars as pl
+
+    assert pl.read_parquet(tmp_path / "one.parquet").equals(pl.read_parquet(tmp_path / "two.parquet"))
