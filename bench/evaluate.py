@@ -483,9 +483,9 @@ def evaluate_folders(
     if plugin_protocols:
         record["metric_protocols"] = plugin_protocols
     if per_sample is not None:
-        from bench.fileio import atomic_write_bytes as write_bytes
+        from bench.fileio import frame_bytes
 
-        write_bytes(Path(opts.per_sample_path), parquet_bytes(per_sample))
+        atomic_write_bytes(Path(opts.per_sample_path), frame_bytes(per_sample, ".parquet"))
     if world > 1:
         record["world_size"] = world
     return record
@@ -509,15 +509,6 @@ def _per_sample_table(order: list[_Fake], states: dict[str, Any]):
                 raise BenchError(f"per-sample column '{column}' has {len(values)} values for {len(order)} images")
             data[column] = values
     return pl.DataFrame(data)
-
-
-def parquet_bytes(frame: Any) -> bytes:
-    """A polars frame as parquet bytes (for an atomic write)."""
-    import io
-
-    buf = io.BytesIO()
-    frame.write_parquet(buf, statistics=False)
-    return buf.getvalue()
 
 
 def read_classes(path: str | os.PathLike[str]) -> dict[str, int]:

@@ -4,6 +4,7 @@ mode a plain ``open()`` would give, and output paths checked before the long wor
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -52,6 +53,16 @@ def save_npz_atomic(path: Path, **arrays: Any) -> None:
     import numpy as np
 
     atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def frame_bytes(frame: Any, suffix: str) -> bytes:
+    """A polars frame as the bytes of a ``.parquet`` (no column statistics) or ``.csv`` file, for an atomic write."""
+    buf = io.BytesIO()
+    if suffix == ".csv":
+        frame.write_csv(buf)
+    else:
+        frame.write_parquet(buf, statistics=False)
+    return buf.getvalue()
 
 
 def json_bytes(obj: Any) -> bytes:

@@ -147,6 +147,14 @@ def load_reported(path: Path):
     return pl.DataFrame(data, schema=_reported_schema())
 
 
+def reported_or_empty(path: Path):
+    """``load_reported(path)``, or an empty frame of its columns when the folder has no reported.csv (a sweep's or a
+    user's own results folder: its tables and report are still useful without published numbers)."""
+    import polars as pl
+
+    return load_reported(path) if path.is_file() else pl.DataFrame(schema=_reported_schema())
+
+
 def _reported_schema() -> dict[str, Any]:
     import polars as pl
 
@@ -195,8 +203,6 @@ def render(records: list[dict[str, Any]], reported) -> dict[str, str]:
 def _protocol_table(group, reported_by_method: dict[str, dict]) -> tuple[list[str], dict[tuple[str, str], list[str]]]:
     """The table of one protocol: its header cells and, per (method, config), the row's cells, computed from the
     records' frame (the page and `bench run`'s printed row both come from here)."""
-    import polars as pl
-
     columns = _columns()
     cols = _task_order([m for m in columns if group[m].drop_nulls().len() > 0], group["task"].to_list())
     agg = aggregate(group, cols)
@@ -258,7 +264,7 @@ def export(leaderboard: Path, path: Path) -> int:
     import polars as pl
 
     from bench.errors import BenchError
-    from bench.fileio import atomic_write_bytes
+    from bench.fileio import atomic_write_bytes, frame_bytes
 
     if path.suffix not in (".csv", ".parquet"):
         raise BenchError(f"--export {path}: the file name must end in .csv or .parquet")
@@ -280,14 +286,7 @@ def export(leaderboard: Path, path: Path) -> int:
     # "<m>_seed_std": the std over seeds, not a metric's own spread (records also hold kid_std, cas_std)
     out = out.select(head + [c for m in present for c in (m, f"{m}_std")]).rename(
         {f"{m}_std": f"{m}_seed_std" for m in present})
-    import io
-
-    buf = io.BytesIO()
-    if path.suffix == ".csv":
-        out.write_csv(buf)
-    else:
-        out.write_parquet(buf, statistics=False)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, frame_bytes(out, path.suffix))
     return out.height
 
 
@@ -364,7 +363,7 @@ def record_row(record: dict[str, Any], record_path: Path) -> str:
 
     results = record_path.parent.parent
     reported_csv = results.parent / "reported.csv"
-    rep = load_reported(reported_csv) if reported_csv.is_file() else pl.DataFrame(schema=_reported_schema())
+    rep = reported_or_empty(reported_csv)
     ds = record["dataset"]["card"].split("@")[0]
     recs = [r for r in load_records(results)
             if r["dataset"]["card"].split("@")[0] == ds and r["fingerprint"] == record["fingerprint"]]
@@ -378,15 +377,13 @@ def record_row(record: dict[str, Any], record_path: Path) -> str:
 def write(leaderboard: Path, *, check: bool = False, require_reported: bool = True) -> list[str]:
     """Render and write (or, with ``check``, compare); returns the stale / written file names. A folder of one's
     own (a sweep's results) may have no reported.csv with ``require_reported=False``."""
-    import polars as pl
-
     from bench.errors import BenchError
     from bench.fileio import atomic_write_bytes
 
     reported_csv = leaderboard / "reported.csv"
     if not reported_csv.is_file() and require_reported:
         raise BenchError(f"{reported_csv} not found (the published numbers the tables show)")
-    reported = load_reported(reported_csv) if reported_csv.is_file() else pl.DataFrame(schema=_reported_schema())
+    reported = reported_or_empty(reported_csv)
     files = render(load_records(leaderboard / "results"), reported)
     changed = []
     for name, text in sorted(files.items()):

@@ -77,7 +77,7 @@ def render_report(leaderboard: Path, datasets: Sequence[str] | None = None,
     import matplotlib.style
     import polars as pl
 
-    from bench.leaderboard import load_records, records_frame
+    from bench.leaderboard import load_records, records_frame, reported_or_empty
 
     results = leaderboard / "results"
     if not results.is_dir():
@@ -85,7 +85,7 @@ def render_report(leaderboard: Path, datasets: Sequence[str] | None = None,
     records = load_records(results)
     if not records:
         raise BenchError(f"{results}: no result records (results/<dataset>/*.json); `bench run` writes them")
-    reported = _load_reported(leaderboard / "reported.csv")
+    reported = reported_or_empty(leaderboard / "reported.csv")
     df = records_frame(records)
     names = _select_datasets(sorted(set(df["dataset"].to_list())), datasets, results)
     files: dict[str, bytes] = {}
@@ -101,15 +101,6 @@ def render_report(leaderboard: Path, datasets: Sequence[str] | None = None,
     only_reported = [] if datasets else sorted(set(reported["dataset"].to_list()) - set(names))
     files["index.html"] = _index_page(pages, only_reported, leaderboard, command).encode()
     return files
-
-
-def _load_reported(path: Path):
-    """reported.csv when there is one; a report of a results folder without published numbers is still useful."""
-    import polars as pl
-
-    from bench.leaderboard import _reported_schema, load_reported
-
-    return load_reported(path) if path.is_file() else pl.DataFrame(schema=_reported_schema())
 
 
 def _select_datasets(have: list[str], wanted: Sequence[str] | None, results: Path) -> list[str]:
@@ -423,10 +414,10 @@ def _metric_chart(table: Table, key: str, stats: dict[Key, dict[str, tuple[float
 
 
 def _number(value: float | None, decimals: int) -> str:
-    """A mean as the tables print it (bench.leaderboard._fmt): no "-0.00" for a value that rounds to zero."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return f"{0.0 if round(value, decimals) == 0 else value:.{decimals}f}"
+    """A mean as the tables print it (bench.leaderboard._fmt: no "-0.00"); "n/a" for no value or NaN."""
+    from bench.leaderboard import _fmt
+
+    return "n/a" if value is None or not math.isfinite(value) else _fmt(value, None, 1, decimals, False)
 
 
 def _charts_html(table: Table, files: dict[str, bytes]) -> str:

@@ -73,14 +73,10 @@ class RunSpec:
             raise BenchError("--metrics names no metric")
 
 
-def _atomic_png(path: Path, array: Any, mode: str | None = None) -> None:
-    from PIL import Image
-
+def _atomic_png(path: Path, array: Any) -> None:
     from bench.fileio import atomic_write_bytes
 
-    buf = io.BytesIO()
-    Image.fromarray(array, mode=mode).save(buf, format="PNG")
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, _png_bytes(array))
 
 
 def source_digest(ds: Any, indices: list[int], progress: bool | None) -> str:
@@ -382,8 +378,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
             evaluation = None
             (run_dir / "grid.png").unlink(missing_ok=True)
         per_sample_file = run_dir / "per_sample.parquet"
-        if evaluation is not None and not per_sample_file.is_file() and _has_per_sample(evaluation):
-            evaluation = None  # a run folder of an older version: evaluated again to get its per-sample table
+        if evaluation is not None and not per_sample_file.is_file():
+            evaluation = None  # a run folder of an older version (every evaluation writes one): evaluated again
         distributed.broadcast(evaluation is None)  # the other ranks join the evaluation, or are done
         if evaluation is None:
             per_sample_file.unlink(missing_ok=True)
@@ -449,13 +445,6 @@ def _eval_options(spec: RunSpec, ds: Any, keys: list[str], n: int, k_samples: in
                          "n_real": n, "partial": partial, "has_instances": ds.has_instances,
                          "label_encoding": label_encoding(ds), **task_fields},
     )
-
-
-PER_SAMPLE_METRICS = ("psnr", "ssim", "lpips", "miou")  # metrics whose states keep a value per image
-
-
-def _has_per_sample(evaluation: dict[str, Any]) -> bool:
-    return any(m in evaluation.get("metrics", {}) for m in PER_SAMPLE_METRICS)
 
 
 def _check_task(cls: Any, name: str, spec: RunSpec) -> None:

@@ -84,6 +84,11 @@ class Cell:
     device: str = "auto"
     batch_size: int = 8
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Cell":
+        """The cell of ``asdict(cell)`` (as sent to a worker process or job): its metrics back to a tuple."""
+        return cls(**{**d, "metrics": tuple(d["metrics"]) if d.get("metrics") else None})
+
     @property
     def id(self) -> str:
         """What defines the cell, hashed: the same matrix line gives the same id in every rerun."""
@@ -226,7 +231,7 @@ def run_cell(cell: dict[str, Any], folder: str, results: str | None) -> dict[str
     from bench import distributed
     from bench.runner import RunSpec, run
 
-    c = Cell(**{**cell, "metrics": tuple(cell["metrics"]) if cell.get("metrics") else None})
+    c = Cell.from_dict(cell)
     here = cell_dir(Path(folder), c)
     t0 = time.perf_counter()
     try:
@@ -258,7 +263,7 @@ def run_cell(cell: dict[str, Any], folder: str, results: str | None) -> dict[str
 
 def _logged_cell(cell: dict[str, Any], folder: str, results: str | None) -> dict[str, Any]:
     """run_cell with this process's stdout and stderr (also of C code) going to the cell's log file."""
-    log = cell_dir(Path(folder), Cell(**{**cell, "metrics": tuple(cell["metrics"]) if cell.get("metrics") else None}))
+    log = cell_dir(Path(folder), Cell.from_dict(cell))
     log.mkdir(parents=True, exist_ok=True)
     import contextlib
 
@@ -376,15 +381,11 @@ def _run_local(payload: list[dict[str, Any]], folder: Path, results: str | None,
             try:
                 row = fut.result()
             except Exception as exc:  # noqa: BLE001 - a worker killed (OOM, signal): the cell failed
-                row = {"cell": Cell(**_cell_args(c)).id, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+                row = {"cell": Cell.from_dict(c).id, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
             rows[row["cell"]] = row
-            out(f"[{n}/{len(payload)}] {Cell(**_cell_args(c)).label}: {row['status']}"
+            out(f"[{n}/{len(payload)}] {Cell.from_dict(c).label}: {row['status']}"
                 + (f" ({row['error']})" if row.get("error") else ""))
     return rows
-
-
-def _cell_args(c: dict[str, Any]) -> dict[str, Any]:
-    return {**c, "metrics": tuple(c["metrics"]) if c.get("metrics") else None}
 
 
 def _run_submitit(kind: str, payload: list[dict[str, Any]], sweep: Sweep, results: str | None,
@@ -396,7 +397,7 @@ def _run_submitit(kind: str, payload: list[dict[str, Any]], sweep: Sweep, result
     jobs = executor.map_array(fn, payload, [str(sweep.folder)] * n, [results] * n)
     rows: dict[str, dict[str, Any]] = {}
     for i, (job, c) in enumerate(zip(jobs, payload), start=1):
-        cell = Cell(**_cell_args(c))
+        cell = Cell.from_dict(c)
         try:
             row = job.result()
         except Exception as exc:  # noqa: BLE001 - timeouts, preemption, a killed job: submitit's error has the log

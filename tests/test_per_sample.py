@@ -97,7 +97,7 @@ def test_worst_samples_are_the_worst_condition_scores(tmp_path):
     """bench run's worst strip: each condition's worst sample, the worst conditions first (ties by key), LPIPS
     first (higher is worse), else PSNR (lower is worse); NaN rows never ranked."""
     from bench.fileio import atomic_write_bytes
-    from bench.evaluate import parquet_bytes
+    from bench.fileio import frame_bytes
     from bench.runner import worst_samples
 
     rng = np.random.default_rng(0)
@@ -109,7 +109,7 @@ def test_worst_samples_are_the_worst_condition_scores(tmp_path):
     frame = frame.with_columns(pl.when(pl.col("condition") == "3").then(float("nan")).otherwise(pl.col("lpips"))
                                .alias("lpips"))
     path = tmp_path / "t.parquet"
-    atomic_write_bytes(path, parquet_bytes(frame))
+    atomic_write_bytes(path, frame_bytes(frame, ".parquet"))
     got = worst_samples(path)
     rows = [r for r in frame.iter_rows(named=True) if r["condition"] != "3"]
     worst = {}
@@ -119,7 +119,7 @@ def test_worst_samples_are_the_worst_condition_scores(tmp_path):
     expect = sorted(worst.values(), key=lambda r: (-r["lpips"], r["condition"]))[:4]
     assert got == {"metric": "lpips", "higher_is_better": False, "conditions": [r["condition"] for r in expect],
                    "samples": [r["sample"] for r in expect]}
-    atomic_write_bytes(path, parquet_bytes(frame.drop("lpips")))
+    atomic_write_bytes(path, frame_bytes(frame.drop("lpips"), ".parquet"))
     got = worst_samples(path)
     assert got["metric"] == "psnr" and got["higher_is_better"] is True
     lowest = frame.sort("psnr")["condition"][0]

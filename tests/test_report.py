@@ -16,6 +16,7 @@ from PIL import Image
 
 from bench.cli import main
 from bench.errors import BenchError
+from bench.leaderboard import reported_or_empty
 
 ROOT = Path(__file__).resolve().parents[1]
 LEADERBOARD = ROOT / "leaderboard"
@@ -144,7 +145,7 @@ def test_chart_values_match_the_table(committed_report):
 
     records = [r for r in load_records(LEADERBOARD / "results") if r["dataset"]["card"].startswith("synthetic-streets@")]
     sub = records_frame(records)
-    no_reported = report._load_reported(LEADERBOARD / "no-such.csv")  # an empty frame of reported.csv's columns
+    no_reported = reported_or_empty(LEADERBOARD / "no-such.csv")  # an empty frame of reported.csv's columns
     (table,) = report._tables("synthetic-streets", sub, records, no_reported)
     keys = report._metric_keys(table)
     assert keys == ["fid", "kid", "miou", "pixel_acc", "psnr", "ssim", "precision", "recall", "density", "coverage"]
@@ -244,14 +245,13 @@ def test_seeds_average_as_in_the_leaderboard(tmp_path):
     """Two seeds: mean ± std in the table (bench.leaderboard's cell), error bars in the chart, and the gallery
     and per-sample section use the lowest seed; a NaN metric is drawn as no bar, not an error."""
     from bench.leaderboard import load_records, render
-    from bench.report import _load_reported
 
     lb = _results_copy(tmp_path)
     _add_seed(lb, SPADE, 7, fid=220.0, miou=float("nan"))
     out = tmp_path / "report"
     assert main(["report", "--leaderboard", str(lb), "--out", str(out)]) == 0
     page = (out / "synthetic-streets.html").read_text()
-    markdown = render(load_records(lb / "results"), _load_reported(lb / "reported.csv"))["synthetic-streets.md"]
+    markdown = render(load_records(lb / "results"), reported_or_empty(lb / "reported.csv"))["synthetic-streets.md"]
     fid0 = json.loads((lb / "results/synthetic-streets" / f"{SPADE}.json").read_text())["metrics"]["fid"]
     cell = f"{(fid0 + 220.0) / 2:.2f} ± {abs(fid0 - 220.0) / 2 ** 0.5:.2f}"  # mean ± sample std of two seeds
     assert f"| spade | mini | 2 | 100 | {cell} |" in markdown  # the same cell in both renderings
