@@ -259,13 +259,13 @@ def _bench(tmp_path, out, *extra, env_extra=None, preamble=""):
 CRASH_AFTER_PNGS = """
 import os, bench.runner as r
 _orig, _n = r._atomic_png, [0]
-def crash(path, array, mode=None):
+def crash(path, array):
     _n[0] += 1
     if _n[0] == 7:  # die half-way through writing a sample, like kill -9 would
         path.parent.mkdir(parents=True, exist_ok=True)
         open(path.parent / ('.' + path.name + '.x.tmp'), 'wb').write(b'partial')
         os._exit(137)
-    _orig(path, array, mode)
+    _orig(path, array)
 r._atomic_png = crash
 """
 CRASH_IN_EVALUATION = """
