@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     e = sub.add_parser("eval", help="evaluate a folder of generated images against a folder of real ones")
-    e.add_argument("--real", required=True, help="folder of real images (RGB, one size)")
+    e.add_argument("--real", required=True, help="folder of real images (RGB, one size unless --mixed-sizes)")
     e.add_argument("--fake", required=True,
                    help="folder of generated images: <name>.png, or <name>/<i>.png for several samples per condition")
     e.add_argument("--labels", help="folder of label maps <name>.png (for mIoU with --segmenter)")
@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-cache", action="store_true", help="do not read or write cached real-image features")
     e.add_argument("--inception-weights", help="explicit path of the FID Inception file (default: resolver)")
     e.add_argument("--out", default="bench-eval.json", help="result JSON (written atomically; default %(default)s)")
+    e.add_argument("--mixed-sizes", action="store_true",
+                   help="evaluate each image at its own size (super-resolution test sets such as Set5): paired and "
+                        "feature metrics apply, metrics that need one size are listed as unavailable")
     e.add_argument("--per-sample", help="also write the per-sample table (PSNR/SSIM/LPIPS/IoU of each image) to this "
                                         "parquet file")
 
@@ -187,7 +190,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         diversity_seed=args.seed, segmenter=args.segmenter, num_classes=args.num_classes,
         ignore_index=args.ignore_index, cache=not args.no_cache, inception_weights=args.inception_weights,
         classes=read_classes(args.classes) if args.classes else None, classifier=args.classifier,
-        cas_steps=args.cas_steps,
+        cas_steps=args.cas_steps, mixed_sizes=args.mixed_sizes,
     )
     record = evaluate_folders(args.real, args.fake, args.labels, opts)
     if record is None:  # a rank other than 0 under torchrun: rank 0 writes and prints

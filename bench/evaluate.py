@@ -68,6 +68,9 @@ class EvalOptions:
     # where to write the per-sample table (parquet: file, condition, sample and psnr / ssim / lpips / iou of each
     # fake image); None: not written
     per_sample_path: str | os.PathLike[str] | None = None
+    # each image at its own size (super-resolution test sets: Set5, BSD100, ...): batches never mix sizes, each pair
+    # must match, the features' networks resize every image on its own; metrics that need one size are unavailable
+    mixed_sizes: bool = False
     protocol_fields: dict[str, Any] = field(default_factory=dict)  # e.g. dataset card id, split (bench run)
 
 
@@ -141,7 +144,7 @@ class EvalContext:
     fakes: list[imio.ImageFile]
     pairs: list[_Fake]
     groups: dict[str, list[_Fake]]
-    size: tuple[int, int]  # (height, width) of the fake images
+    size: tuple[int, int] | None  # (height, width) of the fake images; None: they keep their own sizes (mixed)
     labels_dir: Path | None
     wanted: list[str] = field(default_factory=list)
     networks: dict[str, Any] = field(default_factory=dict)
@@ -227,9 +230,17 @@ def _inapplicable(spec: Any, ctx: EvalContext, real_dir: Any) -> str | None:
         unmatched = next((p for p in ctx.pairs if p.partner is None), None)
         if unmatched is not None:
             return f"fake file {unmatched.file.path} has no real image with the same name in {real_dir}"
-        if ctx.fakes[0].size != ctx.reals[0].size:
+        if ctx.size is None:
+            bad = next((p for p in ctx.pairs if p.file.size != p.partner.size), None)
+            if bad is not None:
+                (fw, fh), (rw, rh) = bad.file.size, bad.partner.size  # type: ignore[union-attr]
+                return (f"fake image {bad.file.path} is {fw}x{fh}, its real image {bad.partner.path} "  # type: ignore[union-attr]
+                        f"{rw}x{rh}; paired metrics need equal sizes")
+        elif ctx.fakes[0].size != ctx.reals[0].size:
             f, r = ctx.fakes[0].size, ctx.reals[0].size
             return f"fake images are {f[0]}x{f[1]}, real images {r[0]}x{r[1]}; paired metrics need equal sizes"
+    if spec.one_size and ctx.size is None:
+        return "needs every image at one size (the images keep their own sizes: --mixed-sizes)"
     if "groups" in spec.inputs and max(len(g) for g in ctx.groups.values()) < 2:
         return "needs several samples per condition (fake/<name>/<i>.png next to real <name>.png)"
     if "classes" in spec.inputs:
@@ -282,13 +293,16 @@ def evaluate_folders(
     opts = _validate(opts, wanted, explicit)
 
     # --- plan
-    reals = imio.scan_folder(real_dir, role="real")
-    fakes = imio.scan_folder(fake_dir, role="fake")
+    one_size = not opts.mixed_sizes
+    reals = imio.scan_folder(real_dir, role="real", one_size=one_size)
+    fakes = imio.scan_folder(fake_dir, role="fake", one_size=one_size)
     pairs = _pair(fakes, reals)
     groups: dict[str, list[_Fake]] = {}
     for p in pairs:
         groups.setdefault(p.group, []).append(p)
-    ctx = EvalContext(opts, reals, fakes, pairs, groups, (fakes[0].size[1], fakes[0].size[0]),
+    sizes = {f.size for f in fakes}
+    size = (fakes[0].size[1], fakes[0].size[0]) if len(sizes) == 1 and one_size else None
+    ctx = EvalContext(opts, reals, fakes, pairs, groups, size,
                       Path(labels_dir) if labels_dir is not None else None, wanted)
     unavailable: dict[str, str] = {}
 
@@ -359,6 +373,9 @@ def evaluate_folders(
     batches: list[list[_Fake]] = []
     batch: list[_Fake] = []
     for _, members in sorted(groups.items()):
+        if batch and batch[0].file.size != members[0].file.size:  # one size per batch (--mixed-sizes)
+            batches.append(batch)
+            batch = []
         batch.extend(members)
         if len(batch) >= opts.batch_size:
             batches.append(batch)
@@ -471,6 +488,7 @@ def evaluate_folders(
                      "size": list(reals[0].size)},
             "fake": {"dir": str(fake_dir), "n": len(fakes), "content_sha256": imio.content_hash(fakes),
                      "size": list(fakes[0].size), "conditions": len(groups)},
+            **({"distinct_sizes": len(sizes)} if opts.mixed_sizes else {}),
             "labels": {"dir": str(labels_dir)} if labels_dir is not None else None,
         },
         "weights": weights_used,
@@ -532,7 +550,8 @@ def _protocol(ctx: EvalContext) -> Protocol:
     from bench.metrics import registry
     from bench.metrics.networks import NETWORKS
 
-    fields: dict[str, Any] = {"eval_resolution": ctx.size, "metric_versions": registry.metric_versions(ctx)}
+    fields: dict[str, Any] = {"eval_resolution": ctx.size if ctx.size is not None else "native",
+                              "metric_versions": registry.metric_versions(ctx)}
     for name in NETWORKS.names():
         spec = NETWORKS.get(name)
         fields.update(spec.protocol() if spec.protocol else {})

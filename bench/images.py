@@ -101,16 +101,19 @@ def probe(path: Path, root: Path) -> ImageFile:
     return ImageFile(path, path.relative_to(root).as_posix(), size)
 
 
-def scan_folder(folder: str | os.PathLike[str], *, role: str, min_count: int = 2) -> list[ImageFile]:
-    """List and probe every image of a folder; all must share one size."""
+def scan_folder(folder: str | os.PathLike[str], *, role: str, min_count: int = 2,
+                one_size: bool = True) -> list[ImageFile]:
+    """List and probe every image of a folder; with ``one_size`` all must share one size (``bench eval
+    --mixed-sizes`` lifts it: super-resolution test sets such as Set5 are evaluated at each image's own size)."""
     root = Path(folder)
     files = [probe(p, root) for p in list_images(root, role=role, min_count=min_count)]
     first = files[0]
-    for f in files[1:]:
+    for f in files[1:] if one_size else ():
         if f.size != first.size:
             raise BenchError(
                 f"{f.path}: size {f.size[0]}x{f.size[1]} differs from {first.size[0]}x{first.size[1]} "
-                f"({first.path}); all {role} images must share one size"
+                f"({first.path}); all {role} images must share one size (--mixed-sizes evaluates each image at its "
+                "own size, with the metrics that allow it)"
             )
     return files
 

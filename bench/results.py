@@ -63,6 +63,7 @@ class EvalInputs(TypedDict):
     real: FolderInput
     fake: FakeInput
     labels: LabelsInput | None  # None without --labels
+    distinct_sizes: NotRequired[int]  # --mixed-sizes: how many image sizes the fake folder holds
 
 
 class EvalRecord(Evaluation):

@@ -80,7 +80,7 @@ def _protocol(ctx) -> dict[str, Any]:
 
 
 SPEC = MetricSpec(
-    "cas", higher_is_better=True, inputs=("pixels", "classes"), build=CAS, protocol=_protocol,
+    "cas", higher_is_better=True, inputs=("pixels", "classes"), build=CAS, protocol=_protocol, one_size=True,
     columns=(Column("cas", "CAS", True, 1, percent=True),), builtin=True,
     description="accuracy on the real images of a classifier trained on the samples (Ravuri & Vinyals 2019)",
 )

@@ -46,7 +46,7 @@ def _protocol(ctx) -> dict[str, Any]:
 
 SPEC = MetricSpec(
     "class_acc", higher_is_better=True, inputs=("pixels", "classes"), networks=("classifier",),
-    build=ClassifierAccuracy, protocol=_protocol,
+    build=ClassifierAccuracy, protocol=_protocol, one_size=True,
     columns=(Column("class_acc", "class acc.", True, 1, percent=True),), builtin=True,
     description="accuracy of a fixed classifier of the dataset's classes on the samples (AC-GAN's Inception accuracy)",
 )

@@ -103,7 +103,7 @@ def _protocol(ctx) -> dict[str, object]:
 
 SPEC = MetricSpec(
     "miou", higher_is_better=True, inputs=("labels",), networks=("segmenter",), build=SegmenterScore,
-    protocol=_protocol, builtin=True,
+    protocol=_protocol, builtin=True, one_size=True,
     columns=(Column("miou", "mIoU %", True, 1, percent=True), Column("pixel_acc", "acc %", True, 1, percent=True)),
     description="mIoU and pixel accuracy of a fixed segmenter on the fake images against the label maps",
 )

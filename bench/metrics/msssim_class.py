@@ -112,7 +112,7 @@ def _protocol(ctx) -> dict[str, Any]:
 
 
 SPEC = MetricSpec(
-    "msssim_class", higher_is_better=False, inputs=("pixels", "classes"), build=ClassMSSSIM, protocol=_protocol,
+    "msssim_class", higher_is_better=False, inputs=("pixels", "classes"), build=ClassMSSSIM, protocol=_protocol, one_size=True,
     # the real reference (msssim_class_real) is in the record, not a column: it is the same on every row
     columns=(Column("msssim_class", "class MS-SSIM", False, 3),
              Column("msssim_class_less_diverse", "less diverse", False, 1, percent=True)),

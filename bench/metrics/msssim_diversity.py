@@ -29,7 +29,7 @@ def _protocol(ctx) -> dict[str, int | None]:
 
 
 SPEC = MetricSpec(
-    "msssim_diversity", higher_is_better=False, inputs=("groups",), build=MSSSIMDiversity, protocol=_protocol,
+    "msssim_diversity", higher_is_better=False, inputs=("groups",), build=MSSSIMDiversity, protocol=_protocol, one_size=True,
     columns=(Column("msssim_diversity", "MS-SSIM div.", False, 3),), builtin=True,
     description="mean MS-SSIM of seeded random sample pairs per condition (lower: more diverse)",
 )

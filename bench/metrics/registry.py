@@ -67,6 +67,9 @@ class MetricSpec:
     # (ctx) -> why these inputs cannot give a meaningful value (e.g. too few images), or None; checked before any
     # image is read, so the metric is listed as unavailable with the reason instead of printing a wrong number
     check: Callable[["EvalContext"], str | None] | None = None
+    # True: needs every image at one size (MS-SSIM's scale count, a classifier's or a segmenter's input size), so
+    # it is unavailable when the images keep their own sizes (``bench eval --mixed-sizes``)
+    one_size: bool = False
 
     def __post_init__(self) -> None:
         unknown = [i for i in self.inputs if i not in INPUTS]
