@@ -57,7 +57,9 @@ class DatasetInfo:
 
     name: str
     num_classes: int  # generator label ids are 0..num_classes-1 (plus ignore_index where unlabeled)
-    resolution: tuple[int, int]  # (H, W) the generated images must have
+    # (H, W) the generated images must have; None: the dataset keeps each image's own size (super-resolution test
+    # sets such as Set5): the output has the size of the batch's real images, e.g. the input's times the scale
+    resolution: tuple[int, int] | None
     has_instances: bool = False
     ignore_index: int | None = None
     palette: tuple[tuple[int, int, int], ...] = field(default=(), repr=False)
@@ -170,7 +172,7 @@ def sample_seed(run_seed: int, key: str, k: int) -> int:
 def dataset_info(ds: Any) -> DatasetInfo:
     """What a generator may know about the dataset ``ds`` (a ``bench.data`` dataset): the one way to build it."""
     return DatasetInfo(
-        name=ds.card.name, num_classes=int(ds.num_classes), resolution=tuple(ds.resolution),
+        name=ds.card.name, num_classes=int(ds.num_classes), resolution=tuple(ds.resolution) if ds.resolution is not None else None,
         has_instances=bool(ds.has_instances), ignore_index=ds.ignore_index,
         palette=tuple(tuple(int(c) for c in rgb) for rgb in ds.palette),
         task=ds.card.task, task_params=tuple(sorted(ds.task_params.items())),

@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--mixed-sizes", action="store_true",
                    help="evaluate each image at its own size (super-resolution test sets such as Set5): paired and "
                         "feature metrics apply, metrics that need one size are listed as unavailable")
+    e.add_argument("--crop-border", type=int,
+                   help="pixels cut at each border before psnr_y / ssim_y (SR outputs: the scale, e.g. 4, as SR papers; "
+                        "default 0)")
     e.add_argument("--per-sample", help="also write the per-sample table (PSNR/SSIM/LPIPS/IoU of each image) to this "
                                         "parquet file")
 
@@ -190,7 +193,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         diversity_seed=args.seed, segmenter=args.segmenter, num_classes=args.num_classes,
         ignore_index=args.ignore_index, cache=not args.no_cache, inception_weights=args.inception_weights,
         classes=read_classes(args.classes) if args.classes else None, classifier=args.classifier,
-        cas_steps=args.cas_steps, mixed_sizes=args.mixed_sizes,
+        cas_steps=args.cas_steps, mixed_sizes=args.mixed_sizes, crop_border=args.crop_border,
     )
     record = evaluate_folders(args.real, args.fake, args.labels, opts)
     if record is None:  # a rank other than 0 under torchrun: rank 0 writes and prints

@@ -58,14 +58,16 @@ def slice_batch(batch: dict[str, Any], idx: Sequence[int]) -> dict[str, Any]:
     return {k: pick(v) for k, v in batch.items()}
 
 
-def run_checks(gen: Any, batch: dict[str, Any], seeds: Sequence[int], *, full: bool = True) -> list[Check]:
+def run_checks(gen: Any, batch: dict[str, Any], seeds: Sequence[int], *, full: bool = True,
+               size: tuple[int, int] | None = None) -> list[Check]:
     """Shape/dtype/range, same seeds -> same output, different seeds -> different output (multimodal),
     batch-size independence and speed. ``full=False`` skips only the speed line: ``bench run`` relies on every
     other check (same seeds for resume, batch-size independence for resumed sub-batches, different seeds for the
-    diversity metrics)."""
+    diversity metrics). ``size``: the (H, W) the outputs must have (default: the dataset's resolution; a dataset
+    at native resolution passes the batch's)."""
     import torch
 
-    res = tuple(gen.info.resolution)  # every task's output: [B, 3, H, W] at the dataset's resolution
+    res = tuple(size or gen.info.resolution)  # every task's output: [B, 3, H, W] at the dataset's resolution
     b = len(batch["path"])
     checks: list[Check] = []
 

@@ -71,6 +71,9 @@ class EvalOptions:
     # each image at its own size (super-resolution test sets: Set5, BSD100, ...): batches never mix sizes, each pair
     # must match, the features' networks resize every image on its own; metrics that need one size are unavailable
     mixed_sizes: bool = False
+    # psnr_y / ssim_y border crop of `bench eval` on folders (SR outputs: the scale, as SR papers); None: the SR
+    # task's scale in `bench run`, 0 elsewhere
+    crop_border: int | None = None
     protocol_fields: dict[str, Any] = field(default_factory=dict)  # e.g. dataset card id, split (bench run)
 
 
@@ -218,6 +221,8 @@ def _validate(opts: EvalOptions, wanted: list[str], explicit: bool) -> EvalOptio
         require_int(flag, value, 0, 2**32 - 1)  # numpy's seed range
     if opts.cas_steps is not None:
         require_int("--cas-steps", opts.cas_steps)
+    if opts.crop_border is not None:
+        require_int("--crop-border", opts.crop_border, 0, 10_000)
     if "kid" in wanted:  # a subset of 0 or fewer images gives NaN or a numpy traceback after the whole feature pass
         require_int("--kid-subsets", opts.kid_subsets)
         require_int("--kid-subset-size", opts.kid_subset_size)
@@ -287,8 +292,10 @@ def evaluate_folders(
     if explicit:
         wanted = list(opts.metrics)
     else:
+        # a track's own metrics (MetricSpec.tasks) only in runs of that track: another track's fingerprint stays
         wanted = [m for m in registry.names()
-                  if opts.candidates is None or m in opts.candidates or not registry.get(m).builtin]
+                  if (opts.candidates is None or m in opts.candidates or not registry.get(m).builtin)
+                  and registry.in_scope(registry.get(m), opts.protocol_fields)]
     specs = {m: registry.get(m) for m in wanted}
     opts = _validate(opts, wanted, explicit)
 

@@ -38,10 +38,19 @@ class LabelColouring(Generator):
         return self.table[label].permute(0, 3, 1, 2).contiguous()
 
 
+def _sr_size(batch: dict[str, Any]) -> tuple[int, int]:
+    """The output (H, W) of a super-resolution batch: the input's size times the scale (also at native
+    resolution, where each batch has its own size)."""
+    h, w = batch["lr"].shape[-2:]
+    return int(h) * int(batch["scale"]), int(w) * int(batch["scale"])
+
+
 @register_method("bicubic")
 class Bicubic(Generator):
-    """``super-resolution`` baseline: bicubic upsampling of the low-resolution input (torch, align_corners=False,
-    the convention of SR papers' bicubic rows in PyTorch code; rounded, clamped to 0..255)."""
+    """``super-resolution`` baseline: bicubic upsampling of the low-resolution input. Under the ``matlab-bicubic``
+    protocol it is MATLAB's ``imresize(LR, scale, 'bicubic')`` (bench/sr_conventions.py), the bicubic rows of SR
+    papers' tables (e.g. SRGAN's Table 2); under ``pil-bicubic``, torch's bicubic (align_corners=False, rounded,
+    clamped to 0..255) as before, so earlier records keep their numbers."""
 
     tasks = ("super-resolution",)
 
@@ -49,7 +58,11 @@ class Bicubic(Generator):
         import torch
         import torch.nn.functional as F
 
-        up = F.interpolate(batch["lr"].to(torch.float64), size=self.info.resolution, mode="bicubic",
+        if self.info.param("degradation") == "matlab-bicubic":
+            from bench.sr_conventions import matlab_imresize
+
+            return matlab_imresize(batch["lr"].cpu().contiguous(), _sr_size(batch))
+        up = F.interpolate(batch["lr"].to(torch.float64), size=_sr_size(batch), mode="bicubic",
                            align_corners=False)
         return up.round().clamp(0, 255).to(torch.uint8)
 
@@ -67,6 +80,44 @@ class MeanFill(Generator):
         known = (~hole).to(torch.float64)
         mean = (image * known).sum((2, 3), keepdim=True) / known.sum((2, 3), keepdim=True).clamp_min(1)
         return torch.where(hole, mean.round(), image).to(torch.uint8)
+
+
+@register_method("blur-fill")
+class BlurFill(Generator):
+    """``inpainting`` baseline: each missing pixel takes a Gaussian-weighted mean of the known pixels (normalised
+    convolution: ``G * (image * known) / G * known``, sigma = max(H, W) / 8, zero outside the image), so a hole
+    takes the colours of its own surroundings; where the known weight underflows (below 1e-12 of a pixel's) the
+    image's mean known colour is used. One image at a time in float64 (separable, as matrix products), rounded
+    half to even; known pixels are copied unchanged. No training."""
+
+    tasks = ("inpainting",)
+    SIGMA_FRACTION = 1 / 8
+
+    def generate(self, batch: dict[str, Any], *, seeds: Sequence[int]) -> Any:
+        import torch
+
+        out = []
+        for image, hole in zip(batch["masked_image"], batch["mask"].to(torch.bool)):
+            h, w = image.shape[-2:]
+            sigma = max(h, w) * self.SIGMA_FRACTION
+            gh, gw = _gaussian_matrix(h, sigma), _gaussian_matrix(w, sigma)
+            known = (~hole[0]).to(torch.float64)
+            x = image.to(torch.float64) * known
+            num = gh @ x @ gw.T  # [3,H,W]: each channel blurred along rows and columns
+            den = gh @ known @ gw.T
+            mean = x.sum((1, 2), keepdim=True) / known.sum().clamp_min(1)
+            fill = torch.where(den > 1e-12, num / den.clamp_min(1e-300), mean)
+            out.append(torch.where(hole, fill.round().clamp(0, 255), image.to(torch.float64)).to(torch.uint8))
+        return torch.stack(out)
+
+
+def _gaussian_matrix(n: int, sigma: float) -> Any:
+    """[n, n] float64: row i holds the Gaussian weights exp(-(i-j)^2 / (2 sigma^2)) of every j (no truncation,
+    no normalisation: the blurred mask normalises)."""
+    import torch
+
+    i = torch.arange(n, dtype=torch.float64)
+    return torch.exp(-((i[:, None] - i[None, :]) ** 2) / (2 * sigma * sigma))
 
 
 @register_method("identity")

@@ -12,7 +12,7 @@ from typing import Any
 #    protocol and the output quantisation joined the fingerprint
 PROTOCOL_VERSION = "2"
 _SET_ONLY = frozenset({"task", "classifier", "class_diversity", "cas", "knn", "extrapolation", "bootstrap",
-                       "dinov2_features", "clip_features"})  # see Protocol.task
+                       "dinov2_features", "clip_features", "y_channel"})  # see Protocol.task
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,8 @@ class Protocol:
     # about +0.5 grey level on average in our samples, enough to move FID, so it is part of the protocol.
     output_quantisation: str = "uint8-round-half-even"
     sample_format: str = "png"
-    eval_resolution: tuple[int, int] | None = None  # (height, width) the images are evaluated at
+    # (height, width) the images are evaluated at; "native": each at its own size (bench eval --mixed-sizes)
+    eval_resolution: tuple[int, int] | str | None = None
     image_resize: str = "none"  # filter used to bring images to eval_resolution
     label_resize: str = "nearest"
     # FID / KID features
@@ -83,6 +84,9 @@ class Protocol:
     bootstrap: tuple[tuple[str, str], ...] | None = None
     dinov2_features: tuple[tuple[str, str], ...] | None = None
     clip_features: tuple[tuple[str, str], ...] | None = None
+    # psnr_y / ssim_y (the super-resolution convention): border crop (the SR scale, 0 outside SR), Y channel and
+    # PSNR / SSIM definitions (bench/metrics/psnr_y.py). Unset in records made before them.
+    y_channel: tuple[tuple[str, str], ...] | None = None
 
     @staticmethod
     def freeze(fields: dict[str, Any] | None) -> tuple[tuple[str, str], ...] | None:

@@ -187,6 +187,11 @@ def _notes_html(table: Table) -> str:
                                              for m, n in notes) + "</ul>"
 
 
+
+def _resolution_text(res: Any) -> str:
+    """[H, W] -> "H×W"; "native" (each image at its own size) as is."""
+    return res if isinstance(res, str) else "×".join(str(v) for v in res)
+
 def _protocol_html(table: Table) -> str:
     """Fingerprint, dataset, split, resolution and N of a protocol, and the leaderboard's sentence about it."""
     from bench.leaderboard import _task_text
@@ -196,7 +201,7 @@ def _protocol_html(table: Table) -> str:
     n_values = sorted({cells[3] for cells in table.rows.values()})
     items = [("fingerprint", table.fingerprint), ("dataset", str(p.get("dataset", first["dataset"]["card"]))),
              ("split", str(p.get("split", first["dataset"]["split"]))),
-             ("resolution", "×".join(str(v) for v in p.get("eval_resolution", first["dataset"]["resolution"]))),
+             ("resolution", _resolution_text(p.get("eval_resolution", first["dataset"]["resolution"]))),
              ("N", ", ".join(n_values)), ("task", table.task)]
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in items)
     text = (f"Images resized with {p.get('image_resize')}; FID/KID: {p.get('feature_extractor')} "

@@ -96,7 +96,7 @@ class DatasetRecord(TypedDict):
     task: str  # the card's task kind ("semantic": label map -> photo); result/1 records are read as "semantic"
     task_params: dict[str, Any]  # the card's task_params with defaults (e.g. scale 4); {} for semantic and result/1
     n: int  # conditions (label maps) evaluated
-    resolution: list[int]  # [H, W]
+    resolution: list[int] | str  # [H, W], or "native": each image at its own size (super-resolution test sets)
     image_resize: str  # filter used to bring photos to the eval resolution
     partial: NotRequired[bool]  # not the whole split (--limit / --partial); absent in older result/1 records
     layout: NotRequired[str]  # the card's file layout read; absent in older result/1 records

@@ -216,7 +216,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
     task, task_params = ds.task, ds.task_params
     partial = check_split(ds, spec.limit, spec.partial)
     native = cls.native_resolution(ds.card.name, spec.config)
-    if native is not None and not spec.train and tuple(native) != tuple(ds.resolution) and not spec.any_resolution:
+    if (native is not None and not spec.train and ds.resolution is not None and tuple(native) != tuple(ds.resolution)
+            and not spec.any_resolution):
         raise BenchError(
             f"method '{name}' config '{spec.config or 'default'}' was trained at {native[0]}x{native[1]}; "
             f"{ds.card.name} is evaluated at {ds.resolution[0]}x{ds.resolution[1]} here: pass --resolution "
@@ -290,9 +291,11 @@ def run(spec: RunSpec) -> dict[str, Any]:
         # shape/dtype/device, same seeds -> same images, other seeds -> other images (multimodal), batch-size
         # independence (a resumed run generates sub-batches).
         with_image = bool(getattr(cls, "needs_image", False))
-        first = task.adapter_batch(next(iter(ds.loader(batch_size=min(2, n)))), task_params, keys[:2],
-                                   with_image=with_image)
-        for result in run_checks(gen, first, [sample_seed(spec.seed, key, 0) for key in keys[:2]], full=False):
+        first_idx, first_items = next(same_size_batches(ds, range(n), 2))  # native resolution: maybe one item
+        first_coll = collate(first_items)
+        first = task.adapter_batch(first_coll, task_params, [keys[i] for i in first_idx], with_image=with_image)
+        for result in run_checks(gen, first, [sample_seed(spec.seed, keys[i], 0) for i in first_idx], full=False,
+                                 size=tuple(first_coll["image"].shape[-2:])):
             if not result.ok:
                 raise BenchError(f"method '{name}' fails the adapter contract ({result.name}): {result.message}; "
                                  f"see 'bench check-adapter {spec.method}'")
@@ -308,10 +311,10 @@ def run(spec: RunSpec) -> dict[str, Any]:
         missing = sum(not fake_path(keys[i], k).is_file() for i in todo for k in range(k_samples))
         regenerated: set[str] = set()
         bar = Progress(missing, f"generate {name}", "img", spec.progress)
-        for s in range(0, len(todo), spec.batch_size):
-            idx = todo[s : s + spec.batch_size]
-            batch = task.adapter_batch(collate([ds[i] for i in idx]), task_params, [keys[i] for i in idx],
-                                       with_image=with_image)
+        for idx, items in same_size_batches(ds, todo, spec.batch_size):
+            coll = collate(items)
+            size = tuple(coll["image"].shape[-2:])  # the dataset's resolution, or this batch's (native)
+            batch = task.adapter_batch(coll, task_params, [keys[i] for i in idx], with_image=with_image)
             for k in range(k_samples):
                 # only missing samples: a finished PNG is never rewritten (batch-size independence makes the
                 # sub-batch give the same images)
@@ -322,7 +325,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
                 seeds = [sample_seed(spec.seed, keys[idx[j]], k) for j in rows]
                 with torch.no_grad():
                     out = guarded(f"method '{name}' failed in generate", lambda: gen.generate(sub, seeds=seeds))
-                    out = check_output(name, out, len(rows), tuple(ds.resolution))
+                    out = check_output(name, out, len(rows), size)
                 arr = out.permute(0, 2, 3, 1).numpy()
                 for r, j in enumerate(rows):
                     _atomic_png(fake_path(keys[idx[j]], k), np.ascontiguousarray(arr[r]))
@@ -343,7 +346,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
         from bench.fileio import sha256_file
 
         expected = {fake_path(keys[i], k).relative_to(fake_dir).as_posix() for i in range(n) for k in range(k_samples)}
-        on_disk = imio.scan_folder(fake_dir, role="fake", min_count=1)
+        on_disk = imio.scan_folder(fake_dir, role="fake", min_count=1, one_size=ds.resolution is not None)
         strays = sorted(f.rel for f in on_disk if f.rel not in expected)
         if strays:
             raise BenchError(f"{fake_dir}: {len(strays)} file(s) that are not samples of this run (first {strays[0]}); "
@@ -397,7 +400,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
             evaluation, run_id=run_id, method=method_info,
             dataset={"card": ds.card.id, "card_sha256": ds.card.sha256, "manifest_sha256": ds.manifest.sha256,
                      "split": ds.split, "task": task.name, "task_params": task_params, "n": n, "partial": partial,
-                     "resolution": list(ds.resolution), "image_resize": ds.card.image_resize, "layout": ds.layout,
+                     "resolution": list(ds.resolution) if ds.resolution is not None else "native",
+                     "image_resize": ds.card.image_resize, "layout": ds.layout,
                      "has_instances": ds.has_instances},
             seeds={"run": spec.seed, "samples_per_label": k_samples}, git_commit=git_commit(),
             device=str(device), timings=timings, n_real=n, n_fake=n * k_samples)
@@ -439,7 +443,7 @@ def _eval_options(spec: RunSpec, ds: Any, keys: list[str], n: int, k_samples: in
         # the protocol's subset size: 1000, or N for smaller splits (recorded, no clamping warning)
         kid_subset_size=min(1000, n),
         num_classes=ds.segmenter_num_classes if segmenter else None, ignore_index=ds.ignore_index,
-        progress=spec.progress, per_sample_path=per_sample,
+        progress=spec.progress, per_sample_path=per_sample, mixed_sizes=ds.resolution is None,
         protocol_fields={"dataset": ds.card.id, "split": ds.split, "image_resize": ds.card.image_resize,
                          "label_resize": "nearest", "n_conditions": n, "samples_per_condition": k_samples,
                          "n_real": n, "partial": partial, "has_instances": ds.has_instances,
@@ -539,6 +543,22 @@ def default_segmenter(ds: Any) -> str | None:
     return default_for(ds.card.name)
 
 
+def same_size_batches(ds: Any, indices: Any, batch_size: int):
+    """(indices, items) batches of at most ``batch_size`` consecutive items, cut where the image size changes (a
+    dataset at native resolution keeps each image's size; a batch must stack). Every item is loaded once."""
+    idx: list[int] = []
+    items: list[dict[str, Any]] = []
+    for i in indices:
+        item = ds[i]
+        if items and (len(items) >= batch_size or item["image"].shape != items[0]["image"].shape):
+            yield idx, items
+            idx, items = [], []
+        idx.append(i)
+        items.append(item)
+    if items:
+        yield idx, items
+
+
 def make_grid(ds: Any, keys: list[str], fake_path: Any, k_samples: int, task_params: dict[str, Any],
               rows: int = 4, conditions: list[str] | None = None, worst_of: list[int] | None = None) -> Any:
     """condition (the task's picture of it: the label map in the card palette, the upsampled low-res input, the
@@ -558,7 +578,8 @@ def make_grid(ds: Any, keys: list[str], fake_path: Any, k_samples: int, task_par
         which = [worst_of[j]] if worst_of is not None else range(min(k_samples, 4))
         samples = [np.asarray(Image.open(fake_path(keys[i], k)).convert("RGB")) for k in which]
         lines.append(np.concatenate([condition, *samples, hwc(batch["image"][0])], axis=1))
-    return np.concatenate(lines, axis=0)
+    width = max(line.shape[1] for line in lines)  # native resolution: lines of several widths, padded with black
+    return np.concatenate([np.pad(line, ((0, 0), (0, width - line.shape[1]), (0, 0))) for line in lines], axis=0)
 
 
 WORST_BY = (("lpips", False), ("psnr", True), ("ssim", True), ("iou", True))  # the first per-sample column present

@@ -115,6 +115,10 @@ def problem(value: Any, tp: Any, field: str = "") -> str | None:
         others = [t for t in options if t is not type(None)]
         if value is not None and len(others) == 1:  # "X | None" given a wrong X: say what is wrong inside it
             return problem(value, others[0], field)
+        # "list[int] | str" given a list: the one alternative of the value's own kind says what is wrong inside it
+        same_kind = [t for t in others if (typing.get_origin(t) or t) is type(value)]
+        if len(same_kind) == 1:
+            return problem(value, same_kind[0], field)
         return f"{name} must be {_describe(tp)}, got {_show(value)}"
     if typing.is_typeddict(tp):
         if not isinstance(value, dict):

@@ -8,6 +8,8 @@ Names:
   ``mini``              small widths, 64x64, trains on 2 CPU cores in a few minutes on ``synthetic-streets``
   ``mini-vae`` (spade)  ``mini`` with the VAE style encoder (multimodal)
   ``mini-feat`` (pix2pixhd) ``mini`` with the instance-wise feature encoder (multimodal)
+  ``paper-psnr`` / ``mini-psnr`` (esrgan) the PSNR-oriented RRDBNet (L1 only); ``paper-gan`` (esrgan) the GAN
+                        stage started from the released PSNR-oriented generator
 
 Sources (read in the authors' code): pix2pix ``options/{base,train}_options.py`` and ``models/pix2pix_model.py``
 (junyanz/pytorch-CycleGAN-and-pix2pix); pix2pixHD ``options/*.py``, ``scripts/train_*.sh``; SPADE
@@ -217,12 +219,121 @@ NAMED.update({
     },
 })
 
+# Context encoders (Pathak et al. 2016), inpainting (reference_models/context_encoder.py): the released code's
+# inpaintCenter training command (pathak22/context-encoder README + train.lua): nef = ngf = ndf 64, a 4000-unit
+# bottleneck, overlapPred 4 with the overlap's L2 weighted 10x, wtl2 0.999, Adam beta1 0.5 with G at 10x D's lr 2e-4
+# (train.lua's optimStateG when 0 < wtl2 < 1), batch 64, 500 epochs (niter), no decay, random flips.
+DEFAULTS["context-encoder"] = {
+    **COMMON,
+    "nef": 64, "ngf": 64, "ndf": 64,
+    "bottleneck": "fc",        # fc: the released 4000-d bottleneck; channelwise: the paper's channel-wise FC layer
+    "n_bottleneck": 4000,      # units of the fc bottleneck
+    "output": "auto",          # center: the square around a center hole; full: the whole image; auto: by mask kind
+    "overlap": 4,              # predicted pixels of known context around the hole (overlapPred)
+    "overlap_weight": 10.0,    # their L2 weight relative to the hole's (overlapL2Weight)
+    "wtl2": 0.999,             # G loss = wtl2 * L2 + (1 - wtl2) * adversarial
+    "mask_input": False,       # the mask as a 4th input channel (not in the authors' code)
+    "lr_g": 2e-3, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999,
+    "batch_size": 64, "epochs": 500, "decay_from": 1.0, "flip": True,
+    "sample_every": 0,         # the trainer's grid shows label colours; inpainting has none worth showing
+}
+NAMED["context-encoder"] = {
+    "paper": {},
+    # 64x64 box holes on synthetic-streets-inpainting in minutes on CPU (~0.3 s per step of 16 on one busy core):
+    # widths 16, the paper's channel-wise bottleneck (33k weights on the 4x4x128 map instead of 2 x 8M for the
+    # 4000-unit fc one), the mask as an input channel (the box moves from image to image). After 450 steps it
+    # already filled the val holes better than blur-fill (hole PSNR 16.1 vs 15.7 dB on the 100 val images; measured)
+    "mini": {"save_every": 200, "log_every": 20, "nef": 16, "ngf": 16, "ndf": 16, "bottleneck": "channelwise",
+             "mask_input": True, "batch_size": 16, "steps": 1000, "decay_from": 0.7},
+}
+
+# Super-resolution (reference_models/srgan.py, esrgan.py). One run holds both stages of the GAN methods: the first
+# ``pretrain_steps`` train G alone with the pixel loss (SRResNet-MSE / RRDB_PSNR), then G and D alternate. Learning
+# rates step down by ``pretrain_gamma`` at ``pretrain_milestones`` (absolute steps) and by ``lr_gamma`` at
+# ``milestones`` (steps into the GAN stage); ``decay_from`` is unused.
+SR_COMMON = {**COMMON,
+             "scale": None,              # None: the dataset's task_params scale (a set value must agree with it)
+             "patch_size": 96,           # HR training patch (its LR partner: patch_size / scale)
+             "batch_size": 16, "flip": False,
+             "rot90": False,             # random vertical flips + transposes (with flip: all 8 rotations/reflections)
+             "adversarial": False, "pretrain_steps": 0,
+             "pixel_loss": "mse",        # mse or l1; weight 1 in the pixel stage, lambda_pixel in the GAN stage
+             "lambda_pixel": 0.0,
+             "perceptual_layer": "relu5_4", "perceptual_criterion": "mse", "perceptual_scale": 1.0,
+             "lambda_perceptual": 0.0,   # VGG19 content loss (GAN stage; off with a warning without the weights)
+             "gan_mode": "vanilla",      # vanilla (BCE, non-saturating G) or ragan (relativistic average)
+             "lambda_adv": 1e-3,
+             "lr_pretrain": 1e-4, "pretrain_milestones": (), "pretrain_gamma": 0.5,
+             "lr_g": 1e-4, "lr_d": 1e-4, "milestones": (), "lr_gamma": 0.5, "beta1": 0.9, "beta2": 0.999,
+             "decay_from": 1.0,
+             "global_skip": "none",      # bicubic: G adds the bicubic upsampling of its input (minis; no paper)
+             "init_g": None,             # G's start for a fresh run: a checkpoint path or a registered weight file
+             "ndf": 64, "d_dense": 1024}
+
+DEFAULTS.update({
+    # Ledig et al. 2017 sec. 3.2: 16 residual blocks, 64 channels, batch 16 of 96x96 HR patches, Adam beta1 0.9, lr
+    # 1e-4, 10^6 updates, pixel MSE on [-1, 1] images.
+    "srresnet": {**SR_COMMON, "nf": 64, "n_blocks": 16, "steps": 1_000_000},
+    # SRGAN: G from SRResNet-MSE (the first 10^6 steps here), then 10^5 updates at 1e-4 and 10^5 at 1e-5 with VGG54
+    # (relu5_4 features / 12.75, MSE) + 1e-3 adversarial; D 64..512, dense 1024.
+    "srgan": {**SR_COMMON, "nf": 64, "n_blocks": 16, "adversarial": True, "pretrain_steps": 1_000_000,
+              "steps": 1_200_000, "lambda_perceptual": 1.0, "perceptual_scale": 1 / 12.75, "lambda_adv": 1e-3,
+              "milestones": (100_000,), "lr_gamma": 0.1},
+    # Wang et al. 2018 + BasicSR options/train/ESRGAN/*.yml (the first author's): RRDBNet 64 channels, 23 RRDBs,
+    # growth 32; batch 16 of 128x128 HR patches, flips + rotations, Adam (0.9, 0.999); PSNR stage L1, lr 2e-4 halved
+    # every 2x10^5 (10^6 steps: BasicSR's length); GAN stage perceptual (conv5_4, L1) + 5e-3 RaGAN + 1e-2 L1, lr 1e-4
+    # halved at 50k/100k/200k/300k, 4x10^5 steps; VGG128 D (64, linear 100).
+    "esrgan": {**SR_COMMON, "nf": 64, "n_blocks": 23, "gc": 32, "patch_size": 128, "flip": True, "rot90": True,
+               "adversarial": True, "pretrain_steps": 1_000_000, "steps": 1_400_000,
+               "pixel_loss": "l1", "lambda_pixel": 1e-2, "perceptual_layer": "conv5_4", "perceptual_criterion": "l1",
+               "lambda_perceptual": 1.0, "gan_mode": "ragan", "lambda_adv": 5e-3,
+               "lr_pretrain": 2e-4, "pretrain_milestones": (200_000, 400_000, 600_000, 800_000),
+               "lr_g": 1e-4, "lr_d": 1e-4, "milestones": (50_000, 100_000, 200_000, 300_000), "d_dense": 100},
+})
+# The SR minis: widths and depths cut to train in minutes on CPU, batch 4 of 64x64 HR patches (16x16 LR at x4:
+# random patches of synthetic-streets-sr's 256x256 photos or photos-sr's 72x72 squares; batch 16 of 32x32 patches,
+# the same pixels per step, scored 0.3 dB lower Y-PSNR after 300 SRResNet steps, measured), flips + rotations, G
+# learning the residual over bicubic (``global_skip``: untrained, a mini is the pil-bicubic baseline). Offline there
+# are no VGG19 weights, so the GAN minis keep the pixel loss at weight 1 in the GAN stage (SRGAN's "SRGAN-MSE" variant;
+# ESRGAN's 1e-2 L1 alone would leave the adversarial term in charge).
+SR_MINI = {"save_every": 200, "sample_every": 200, "log_every": 20, "patch_size": 64, "batch_size": 4,
+           "flip": True, "rot90": True, "global_skip": "bicubic"}
+NAMED.update({
+    "srresnet": {
+        "paper": {},
+        "mini": {**SR_MINI, "nf": 32, "n_blocks": 4, "steps": 1500, "lr_pretrain": 2e-4,
+                 "pretrain_milestones": (1000,)},
+    },
+    "srgan": {
+        "paper": {},
+        "mini": {**SR_MINI, "nf": 32, "n_blocks": 4, "pretrain_steps": 900, "steps": 1500, "lr_pretrain": 2e-4,
+                 "pretrain_milestones": (600,), "lambda_pixel": 1.0, "ndf": 16, "d_dense": 128,
+                 "milestones": (400,), "lr_gamma": 0.5},
+    },
+    "esrgan": {
+        "paper": {},
+        "paper-psnr": {"adversarial": False, "steps": 1_000_000},
+        # the GAN stage from the released PSNR-oriented generator (BasicSR's copy, ``bench weights``)
+        "paper-gan": {"pretrain_steps": 0, "steps": 400_000, "init_g": "basicsr-esrgan-psnr-x4"},
+        # RaGAN weight 1e-3, not 5e-3: without the perceptual term, 300 pixel + 300 GAN steps ended at 24.48 dB Y-PSNR
+        # with 5e-3, below bicubic's 26.52, and at 27.26 with 1e-3 (300 pixel steps alone: 27.29; seed 0, 24 val
+        # images of synthetic-streets-sr, measured)
+        "mini": {**SR_MINI, "nf": 32, "n_blocks": 2, "gc": 16, "pretrain_steps": 700, "steps": 1200,
+                 "lr_pretrain": 2e-4, "pretrain_milestones": (500,), "lambda_pixel": 1.0, "lambda_adv": 1e-3,
+                 "ndf": 16, "milestones": (300,)},
+        "mini-psnr": {**SR_MINI, "nf": 32, "n_blocks": 2, "gc": 16, "adversarial": False, "steps": 1200,
+                      "lr_pretrain": 2e-4, "pretrain_milestones": (850,)},
+    },
+})
+
 # "paper" resolves to "paper-<dataset>" for these datasets.
 PAPER_DATASETS = {
+    "context-encoder": {},  # Paris StreetView / ImageNet setups: ``paper`` itself
     "pix2pix": {"facades": "paper-facades", "cityscapes": "paper-cityscapes"},
     "pix2pixhd": {"cityscapes": "paper-cityscapes"},
     "spade": {"cityscapes": "paper-cityscapes", "ade20k": "paper-ade20k", "coco-stuff": "paper-coco-stuff"},
     "cgan": {}, "acgan": {}, "sngan-proj": {},  # MNIST / CIFAR-10 setups: ``paper`` itself
+    "srresnet": {}, "srgan": {}, "esrgan": {},  # one setup for every SR test set: ``paper`` itself
 }
 
 

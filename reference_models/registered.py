@@ -7,11 +7,16 @@ files through ``bench.weights`` (pyproject.toml), as it would a third party's.
 from reference_models import weight_files  # noqa: F401  (registers the VGG19 and release weight files)
 from reference_models.acgan import ACGAN
 from reference_models.cgan import CGAN
+from reference_models.context_encoder import ContextEncoder
+from reference_models.esrgan import ESRGAN
 from reference_models.pix2pix import Pix2Pix
 from reference_models.pix2pixhd import Pix2PixHD
 from reference_models.sngan_proj import SNGANProjection
 from reference_models.spade import SPADEMethod
+from reference_models.srgan import SRGAN, SRResNet
 
 # every reference method; ``tasks`` says which track each is for (semantic: the first three, class: the others)
 METHODS = {"pix2pix": Pix2Pix, "pix2pixhd": Pix2PixHD, "spade": SPADEMethod,
-           "cgan": CGAN, "acgan": ACGAN, "sngan-proj": SNGANProjection}
+           "cgan": CGAN, "acgan": ACGAN, "sngan-proj": SNGANProjection,
+           "context-encoder": ContextEncoder}  # inpainting
+METHODS.update({"srresnet": SRResNet, "srgan": SRGAN, "esrgan": ESRGAN})  # super-resolution

@@ -40,3 +40,32 @@ PIX2PIX_FACADES = weights.register(weights.WeightFile(
 ))
 
 WEIGHT_FILES = (VGG19, PIX2PIX_FACADES)
+
+# ESRGAN's released generators (``reference_models.esrgan``): xinntao/ESRGAN's two files sit in a Google-Drive folder
+# (README "Test models"; no direct link, no digest published): put them in $BENCH_WEIGHTS_DIR or pass --checkpoint.
+# BasicSR publishes renamed copies ({"params": ...}) whose names end in the first 8 hex digits of their sha256
+# (BasicSR scripts/publish_models.py), pinned as prefixes; the GAN one has a direct link (Real-ESRGAN
+# docs/model_zoo.md), the PSNR one only a Google-Drive id (BasicSR scripts/download_pretrained_models.py).
+_ESRGAN_DRIVE = "https://drive.google.com/drive/folders/17VYV_SoZZesU6mbxz2dMAIccSSlqLecY (xinntao/ESRGAN README)"
+ESRGAN_RELEASES = tuple(weights.register(w) for w in (
+    weights.WeightFile(
+        name="esrgan-rrdb-esrgan-x4", filename="RRDB_ESRGAN_x4.pth", sha256="",
+        license="Apache-2.0 (xinntao/ESRGAN)",
+        description=f"ESRGAN x4 generator (RRDBNet, the paper's GAN model); from {_ESRGAN_DRIVE}"),
+    weights.WeightFile(
+        name="esrgan-rrdb-psnr-x4", filename="RRDB_PSNR_x4.pth", sha256="",
+        license="Apache-2.0 (xinntao/ESRGAN)",
+        description=f"ESRGAN's PSNR-oriented x4 RRDBNet (L1 only); from {_ESRGAN_DRIVE}"),
+    weights.WeightFile(
+        name="basicsr-esrgan-x4", filename="ESRGAN_SRx4_DF2KOST_official-ff704c30.pth", sha256="ff704c30",
+        urls=("https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.1/"
+              "ESRGAN_SRx4_DF2KOST_official-ff704c30.pth",),
+        license="Apache-2.0 (XPixelGroup/BasicSR)",
+        description="BasicSR's copy of RRDB_ESRGAN_x4 (renamed keys, {'params': ...})"),
+    weights.WeightFile(
+        name="basicsr-esrgan-psnr-x4", filename="ESRGAN_PSNR_SRx4_DF2K_official-150ff491.pth", sha256="150ff491",
+        license="Apache-2.0 (XPixelGroup/BasicSR)",
+        description="BasicSR's copy of RRDB_PSNR_x4 (renamed keys); Google Drive id "
+                    "1swaV5iBMFfg-DL6ZyiARztbhutDCWXMM (BasicSR scripts/download_pretrained_models.py)"),
+))
+WEIGHT_FILES += ESRGAN_RELEASES

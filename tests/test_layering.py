@@ -63,12 +63,15 @@ def test_pyproject_declares_the_reference_models_as_plugins():
     from bench.weights import WeightFile
 
     declared = _declared()
-    assert set(declared["bench.methods"]) == {"pix2pix", "pix2pixhd", "spade", "cgan", "acgan", "sngan-proj"}
+    assert set(declared["bench.methods"]) == {"pix2pix", "pix2pixhd", "spade", "cgan", "acgan", "sngan-proj",
+                                              "context-encoder", "srresnet", "srgan", "esrgan"}
     for name, spec in declared["bench.methods"].items():
         cls = import_string(spec)
         assert isinstance(cls, type) and issubclass(cls, Generator) and METHODS.get(name) is cls
     files = [wf for spec in declared["bench.weights"].values() for wf in import_string(spec)]
-    assert {wf.name for wf in files} == {"torchvision-vgg19", "pix2pix-facades-label2photo"}
+    assert {wf.name for wf in files} == {"torchvision-vgg19", "pix2pix-facades-label2photo",
+                                         "esrgan-rrdb-esrgan-x4", "esrgan-rrdb-psnr-x4", "basicsr-esrgan-x4",
+                                         "basicsr-esrgan-psnr-x4"}
     assert all(isinstance(wf, WeightFile) for wf in files)
     assert set(declared["bench.commands"]) == {"train"} and callable(import_string(declared["bench.commands"]["train"]))
     for group in GROUPS:  # each plugin is the plugin package's, none a core module
@@ -131,7 +134,8 @@ def test_the_core_works_without_reference_models(folders, tmp_path):
     assert codes == [0, 0, 0, 2, 2, 2], (codes, err)
     assert out.strip().endswith("LOADED False"), out
     lines = out.splitlines()
-    assert ("methods: bicubic (super-resolution), class-mean (class), identity (paired/unpaired/attribute), "
+    assert ("methods: bicubic (super-resolution), blur-fill (inpainting), class-mean (class), "
+            "identity (paired/unpaired/attribute), "
             "label-colouring (semantic), mean-fill (inpainting), oracle (*), training-copy (class)") in lines
     from bench.cli import COMMANDS
 

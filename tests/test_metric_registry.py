@@ -152,6 +152,10 @@ def _context(inputs, wanted):
     opts = EvalOptions(kid_subsets=7, kid_subset_size=6, diversity_pairs=2, segmenter="stand-in", ignore_index=255,
                        classes=_classes(reals), classifier="stand-in", class_diversity_pairs=4, cas_steps=6,
                        cas_seeds=(0, 1))
+    if any("masks" in registry.get(m).inputs for m in wanted):  # the in-hole metrics: an inpainting protocol
+        from bench.protocol import Protocol
+
+        opts.protocol_fields = {"task": Protocol.freeze({"name": "inpainting", **MASKS})}
     ctx = EvalContext(opts, reals, fakes, pairs, groups, (64, 64), labels, list(wanted))
     ctx.networks = {"inception-pool3": Featurizer(), "inception-logits": Logits(), "lpips-alex": Lpips(),
                     "segmenter": Segmenter(), "classifier": Classifier(),
@@ -267,6 +271,52 @@ def _ref_ssim(ctx):
     return {"ssim": float(np.mean([structural_similarity(r, f, gaussian_weights=True, sigma=1.5, data_range=255,
                                                          use_sample_covariance=False, channel_axis=2)
                                    for _, f, r in fakes]))}
+
+
+def _ref_y(ctx, fn):
+    # scikit-image's rgb2ycbcr (BT.601, Y in 16..235) and its metrics on the 0..255 Y planes; no task: crop 0
+    from skimage.color import rgb2ycbcr
+
+    fakes, _ = _all(ctx)
+    return float(np.mean([fn(rgb2ycbcr(r)[..., 0], rgb2ycbcr(f)[..., 0]) for _, f, r in fakes]))
+
+
+def _ref_psnr_y(ctx):
+    return {"psnr_y": _ref_y(ctx, lambda r, f: peak_signal_noise_ratio(r, f, data_range=255))}
+
+
+def _ref_ssim_y(ctx):
+    # skimage filters with reflect padding, then averages only pixels 5 from the border: BasicSR's 'valid' windows
+    return {"ssim_y": _ref_y(ctx, lambda r, f: structural_similarity(r, f, gaussian_weights=True, sigma=1.5,
+                                                                     data_range=255, use_sample_covariance=False))}
+
+
+MASKS = {"mask": "free-form", "band": [0.2, 0.3], "seed": 5}  # the in-hole metrics' protocol in this tester
+
+
+def _ref_pixel_errors(ctx):
+    # numpy on the 0..1 scale, every pixel and channel (context encoders' mean L1 / L2)
+    fakes, _ = _all(ctx)
+    d = [f.astype(np.float64) / 255 - r.astype(np.float64) / 255 for _, f, r in fakes]
+    return {"l1": float(np.mean([np.abs(x).mean() for x in d])), "l2": float(np.mean([(x ** 2).mean() for x in d]))}
+
+
+def _ref_hole(ctx):
+    # the holes as the inpainting task's batch gives them to a method (its make_batch), the errors in numpy and
+    # scikit-image's PSNR over the hole's pixels (N x 3 arrays)
+    from bench.tasks import get_task
+
+    task = get_task("inpainting")
+    fakes, _ = _all(ctx)
+    psnr, l1, l2 = [], [], []
+    for g, f, r in fakes:
+        image = torch.from_numpy(np.array(r)).permute(2, 0, 1)[None]
+        hole = task.make_batch({"image": image, "path": [g]}, MASKS, [g])["mask"][0, 0].numpy()
+        fh, rh = f[hole].astype(np.float64), r[hole].astype(np.float64)
+        psnr.append(peak_signal_noise_ratio(rh, fh, data_range=255))
+        l1.append(np.abs(fh / 255 - rh / 255).mean())
+        l2.append(((fh / 255 - rh / 255) ** 2).mean())
+    return {"hole_psnr": float(np.mean(psnr)), "hole_l1": float(np.mean(l1)), "hole_l2": float(np.mean(l2))}
 
 
 def _diversity_pairs(ctx):
@@ -451,6 +501,14 @@ REFERENCES = {
     "miou": (_ref_miou, 1e-12),
     "psnr": (_ref_psnr, 1e-6),  # piq adds eps 1e-8 to the [0,1]-scaled MSE: ~2.5e-7 relative here
     "ssim": (_ref_ssim, 2e-2),  # skimage reflect-pads 64x64 borders, piq does not (exact parity: test_paired_and_diversity)
+    "psnr_y": (_ref_psnr_y, 1e-12),
+    "ssim_y": (_ref_ssim_y, 1e-12),  # the same valid windows (BasicSR parity: test_sr_conventions)
+    "l1": (lambda ctx: {"l1": _ref_pixel_errors(ctx)["l1"]}, 1e-12),
+    "l2": (lambda ctx: {"l2": _ref_pixel_errors(ctx)["l2"]}, 1e-12),
+    # piq's eps 1e-8 on the MSE, as psnr
+    "hole_psnr": (lambda ctx: {"hole_psnr": _ref_hole(ctx)["hole_psnr"]}, 1e-6),
+    "hole_l1": (lambda ctx: {"hole_l1": _ref_hole(ctx)["hole_l1"]}, 1e-12),
+    "hole_l2": (lambda ctx: {"hole_l2": _ref_hole(ctx)["hole_l2"]}, 1e-12),
     "lpips": (_ref_lpips, 1e-9),
     "msssim_diversity": (_ref_msssim_diversity, 1e-6),
     "lpips_diversity": (_ref_lpips_diversity, 1e-9),
@@ -487,11 +545,31 @@ def test_every_builtin_metric_has_a_reference_and_a_complete_spec():
         assert set(spec.protocol(ctx) if spec.protocol else {}) <= fields, spec.name
     per_class = {s.name for s in registry.specs() if "classes" in s.inputs}
     assert per_class == {"fid_intra", "kid_intra", "class_acc", "cas", "msssim_class"}
-    # without classes the per-class metrics stay out of the fingerprint (protocols before them keep theirs)
-    assert dict(registry.metric_versions()) == {m: "1" for m in BUILTIN if m not in per_class}
+    masked = {s.name for s in registry.specs() if "masks" in s.inputs}
+    assert masked == {"hole_psnr", "hole_l1", "hole_l2"}
+    # without classes the per-class metrics stay out of the fingerprint (protocols before them keep theirs); the
+    # in-hole metrics enter only evaluations of an inpainting protocol
+    assert dict(registry.metric_versions()) == {m: "1" for m in BUILTIN if m not in per_class | masked}
     with_classes = _context_for_protocol()
     with_classes.opts.classes = {"a": 0}
-    assert dict(registry.metric_versions(with_classes)) == {m: "1" for m in BUILTIN}
+    assert dict(registry.metric_versions(with_classes)) == {m: "1" for m in BUILTIN if m not in masked}
+    from bench.protocol import Protocol
+
+    with_classes.opts.protocol_fields = {"task": Protocol.freeze({"name": "inpainting", **MASKS})}
+    sr_only = {s.name for s in registry.specs() if s.tasks == ("super-resolution",)}
+    assert sr_only == {"psnr_y", "ssim_y"}
+    assert dict(registry.metric_versions(with_classes)) == {m: "1" for m in BUILTIN if m not in sr_only}
+    # a track's own metrics stay out of other tracks' runs: a semantic run (it names its dataset, no task field)
+    # keeps the fingerprint it had before the restoration metrics existed
+    inpainting_only = {s.name for s in registry.specs() if s.tasks == ("inpainting",)}
+    assert inpainting_only == {"l1", "l2"} | masked
+    semantic = _context_for_protocol()
+    semantic.opts.protocol_fields = {"dataset": "synthetic-streets@1"}
+    assert dict(registry.metric_versions(semantic)) == {
+        m: "1" for m in BUILTIN if m not in per_class | inpainting_only | sr_only}
+    sr = _context_for_protocol()
+    sr.opts.protocol_fields = {"dataset": "photos-sr@1", "task": Protocol.freeze({"name": "super-resolution", "scale": 4})}
+    assert dict(registry.metric_versions(sr)) == {m: "1" for m in BUILTIN if m not in per_class | inpainting_only}
 
 
 def _context_for_protocol():

@@ -85,7 +85,8 @@ def test_report_of_the_committed_leaderboard(committed_report, capsys):
     index = (out / "index.html").read_text()
     for ds in WITH_RECORDS:
         assert f'href="{ds}.html"' in index
-    assert "Published numbers only, no reproduced records yet: ade20k, cifar10, cityscapes, coco-stuff" in index
+    assert ("Published numbers only, no reproduced records yet: ade20k, bsd100, cifar10, cityscapes, coco-stuff, set14, "
+            "set5, urban100") in index
     page = (out / "synthetic-streets.html").read_text()
     # the leaderboard's own cells (bench.leaderboard computes them), best values in bold
     spade = _table_row("spade", "mini")
@@ -207,7 +208,7 @@ def test_per_sample_table_and_worst_strip(tmp_path):
     del rec["per_sample"], rec["worst"]
     oracle.write_text(json.dumps(rec, indent=2, sort_keys=True) + "\n")
     with (lb / "reported.csv").open("a") as f:  # a published row of this dataset, with markup to escape
-        f.write('SPADE,synthetic-streets,50.0,60.0,,"Someone <2099>",their protocol,a <note> & more,\n')
+        f.write('SPADE,synthetic-streets,50.0,60.0,,"Someone <2099>",their protocol,a <note> & more,,,\n')
     out = tmp_path / "report"
     assert main(["report", "--leaderboard", str(lb), "--out", str(out)]) == 0
     page = (out / "synthetic-streets.html").read_text()

@@ -216,11 +216,13 @@ class PairedDataset:
     """A map-style dataset of SPADE-style items; a ``torch.utils.data.DataLoader`` accepts it as is.
 
     ``ds[i]`` -> ``{"label": int64 [1,H,W], "instance": int64 [1,H,W], "image": uint8 [3,H,W], "path": str}``;
-    ``collate`` stacks items into a batch. Every item is at ``resolution`` (H, W), preprocessed as the card says.
+    ``collate`` stacks items into a batch. Every item is at ``resolution`` (H, W), preprocessed as the card says;
+    at native resolution (``resolution`` None: super-resolution test sets) each keeps its own size, cropped to a
+    multiple of the task's ``native_multiple`` (the scale), and only items of one size stack.
     (Not a torch Dataset subclass so that ``import bench.data`` does not import torch.)
     """
 
-    def __init__(self, card: Card, split: str, samples: list[Sample], resolution: tuple[int, int],
+    def __init__(self, card: Card, split: str, samples: list[Sample], resolution: tuple[int, int] | None,
                  decode: Callable[[Sample], Decoded], *, root: Path, layout: str,
                  manifest: Manifest | None = None, cache: bool = True) -> None:
         self.card = card
@@ -277,13 +279,22 @@ class PairedDataset:
     @property
     def task_params(self) -> dict[str, Any]:
         """The card's task_params with defaults, checked at this dataset's resolution (e.g. a multiple of the scale)."""
-        return self.task.resolve_params(self.card.raw.get("task_params"), str(self.card.path), tuple(self.resolution))
+        res = tuple(self.resolution) if self.resolution is not None else None
+        return self.task.resolve_params(self.card.raw.get("task_params"), str(self.card.path), res)
+
+    @property
+    def native_multiple(self) -> int:
+        """At native resolution, the multiple each image is cropped to (1 otherwise)."""
+        if self.resolution is not None or self.task.native_multiple is None:
+            return 1
+        return int(self.task.native_multiple(self.task_params))
 
     def fingerprint(self) -> dict[str, Any]:
         """Everything about this data that can change a number (for the protocol / result record)."""
         return {"card": self.card.id, "card_sha256": self.card.sha256, "split": self.split,
                 "manifest_sha256": self.manifest.sha256, "n": len(self), "layout": self.layout,
-                "resolution": list(self.resolution), "image_resize": self.card.image_resize,
+                "resolution": list(self.resolution) if self.resolution is not None else "native",
+                "image_resize": self.card.image_resize,
                 "label_resize": "nearest", "has_instances": self.has_instances,
                 "task": self.card.task, "task_params": self.task_params}
 
@@ -304,7 +315,7 @@ class PairedDataset:
             return self._cache.get(index, sample)
         from bench.data.preprocess import preprocess
 
-        return preprocess(self._decode(sample), self.resolution, self.card.image_resize)
+        return preprocess(self._decode(sample), self.resolution, self.card.image_resize, self.native_multiple)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         import numpy as np
@@ -330,8 +341,8 @@ class PairedDataset:
                           collate_fn=collate, **kwargs)
 
     def __repr__(self) -> str:
-        h, w = self.resolution
-        return f"<{self.card.id} {self.split} n={len(self)} {h}x{w} layout={self.layout} root={self.root}>"
+        size = "native" if self.resolution is None else "{}x{}".format(*self.resolution)
+        return f"<{self.card.id} {self.split} n={len(self)} {size} layout={self.layout} root={self.root}>"
 
 
 def collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -348,7 +359,7 @@ def collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def build_dataset(card: Card, root: str | os.PathLike[str] | None, split: str, resolution: tuple[int, int], *,
+def build_dataset(card: Card, root: str | os.PathLike[str] | None, split: str, resolution: tuple[int, int] | None, *,
                   cache: bool = True, check_label: Callable[[Path], None] | None = None,
                   decode: Callable[[Sample], Decoded] | None = None) -> PairedDataset:
     """The common loader: find pairs by the card's layouts, decode with checks, resize as the card says."""

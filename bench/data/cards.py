@@ -33,13 +33,16 @@ _DERIVED_OWN = {"name", "version", "title", "task", "derived_from"}
 _CLASS_KEYS = {"id", "name", "color", "generator_id", "segmenter_id", "category", "has_instances", "synonyms"}
 _CLASS_REQUIRED = {"id", "name", "color", "generator_id", "segmenter_id"}
 _SPACE_KEYS = {"num_classes", "ignore_index", "note"}
-_LAYOUT_KEYS = {"image", "label", "instance", "split_names", "combined", "note"}
+_LAYOUT_KEYS = {"image", "label", "instance", "lr", "split_names", "combined", "note"}
 _DIRSPEC_KEYS = {"dir", "suffix", "prefix"}
 _SYNTH_KEYS = {"default_seed", "generator_version"}
 _LOADER_KEYS = {"loader", "default_segmenter", "default_classifier", "note"}
 _MANIFEST_KEYS = {"manifest_version", "dataset", "split", "kind", "count", "image_size", "key_pattern", "group_by",
                   "groups", "files", "source", "resolution", "seed", "hash"}
 MANIFEST_KINDS = ("published-counts", "file-list", "files")
+NATIVE = "native"  # eval_resolution of a card whose images keep their own sizes
+NATIVE_TASKS = ("super-resolution",)
+IMAGE_ONLY_TASKS = ("super-resolution", "inpainting")  # layouts without label maps
 
 
 def datasets_dir() -> Path:
@@ -102,6 +105,8 @@ class Layout:
     split_names: dict[str, str]
     combined: str | None  # "image-left-label-right": pix2pix A|B files
     note: str = ""  # printed when only some of the layout's folders are present (e.g. a release without photos)
+    # super-resolution sets distributed with their low-resolution inputs: checked against our degradation, never fed
+    lr: LayoutDir | None = None
 
     def split_name(self, split: str) -> str:
         return self.split_names.get(split, split)
@@ -133,8 +138,10 @@ class Card:
         return dict(self.raw["splits"])
 
     @property
-    def eval_resolution(self) -> tuple[int, int]:
-        return tuple(self.raw["eval_resolution"])  # type: ignore[return-value]
+    def eval_resolution(self) -> tuple[int, int] | None:
+        """(H, W), or None for "native": each image at its own size (super-resolution test sets)."""
+        r = self.raw["eval_resolution"]
+        return None if r == NATIVE else tuple(r)  # type: ignore[return-value]
 
     @property
     def resolutions(self) -> list[tuple[int, int]] | None:
@@ -239,7 +246,16 @@ def validate_card(raw: dict[str, Any], path: Path) -> Card:
     _check_keys(where, raw, _CARD_KEYS, _CARD_REQUIRED)
     if not isinstance(raw["version"], int) or raw["version"] < 1:
         raise BenchError(f"{where}: 'version' must be a positive int, got {raw['version']!r}")
-    _hw(f"{where}: eval_resolution", raw["eval_resolution"])
+    if raw["eval_resolution"] == NATIVE:
+        from bench.tasks import get_task
+
+        if raw.get("task") not in NATIVE_TASKS or get_task(raw["task"]).native_multiple is None:
+            raise BenchError(f"{where}: eval_resolution 'native' is for the tasks {', '.join(NATIVE_TASKS)}, not "
+                             f"{raw.get('task', 'semantic')!r}")
+        if raw.get("resolutions"):
+            raise BenchError(f"{where}: a card at native resolution has no generated 'resolutions'")
+    else:
+        _hw(f"{where}: eval_resolution", raw["eval_resolution"])
     for r in raw.get("resolutions") or []:
         _hw(f"{where}: resolutions", r)
     for key in ("image_resize", "label_resize"):
@@ -252,7 +268,8 @@ def validate_card(raw: dict[str, Any], path: Path) -> Card:
 
         if raw["task"] not in TASKS:
             raise BenchError(f"{where}: task {raw['task']!r} is not a task kind{did_you_mean(str(raw['task']), TASKS)}")
-        get_task(raw["task"]).resolve_params(raw.get("task_params"), where, tuple(raw["eval_resolution"]))
+        res = raw["eval_resolution"]
+        get_task(raw["task"]).resolve_params(raw.get("task_params"), where, None if res == NATIVE else tuple(res))
     if "source" in raw:  # distributed files the loader prepares (bench/data/class_sources.py)
         from bench.data.class_sources import check_source
 
@@ -303,13 +320,16 @@ def validate_card(raw: dict[str, Any], path: Path) -> Card:
         combined = lay.get("combined")
         if combined not in (None, "image-left-label-right"):
             raise BenchError(f"{lw}: combined '{combined}' is not 'image-left-label-right'")
-        if combined is None and "label" not in lay:
+        if combined is None and "label" not in lay and raw.get("task") not in IMAGE_ONLY_TASKS:
             raise BenchError(f"{lw}: missing key 'label'")
+        if "lr" in lay and raw.get("task") != "super-resolution":
+            raise BenchError(f"{lw}: 'lr' (low-resolution inputs as distributed) is for super-resolution cards")
         layouts.append(Layout(
             lname, _parse_dirspec(f"{lw}.image", lay["image"]),
             _parse_dirspec(f"{lw}.label", lay["label"]) if "label" in lay else None,
             _parse_dirspec(f"{lw}.instance", lay["instance"]) if "instance" in lay else None,
             dict(lay.get("split_names", {})), combined, str(lay.get("note", "")),
+            _parse_dirspec(f"{lw}.lr", lay["lr"]) if "lr" in lay else None,
         ))
     return Card(raw["name"], raw["version"], path, "", raw, tuple(classes), tuple(layouts))
 

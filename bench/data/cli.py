@@ -41,9 +41,9 @@ def cmd_data(args: argparse.Namespace) -> int:
 
         for name in DATASETS.names():
             c = load_card(name)
-            h, w = c.eval_resolution
+            res = "native size" if c.eval_resolution is None else "{}x{}".format(*c.eval_resolution)
             splits = ", ".join(f"{k} {v:,}" for k, v in c.splits.items())
-            print(f"{c.id:<22} eval {c.eval_split} at {h}x{w}  classes: generator {c.num_classes}, "
+            print(f"{c.id:<22} eval {c.eval_split} at {res}  classes: generator {c.num_classes}, "
                   f"segmenter {c.segmenter_num_classes}  splits: {splits}")
         return 0
     if args.data_command == "verify":

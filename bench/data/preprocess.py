@@ -37,8 +37,15 @@ def resize_image(img: "np.ndarray", size: tuple[int, int], filt: str) -> "np.nda
     return np.asarray(Image.fromarray(img).resize((w, h), resample=resample), dtype=np.uint8)
 
 
-def preprocess(decoded: "Decoded", size: tuple[int, int], filt: str) -> "Decoded":
+def preprocess(decoded: "Decoded", size: tuple[int, int] | None, filt: str, multiple: int = 1) -> "Decoded":
+    """Resize to ``size``; or, at native resolution (``size`` None), crop the top-left corner to a multiple of
+    ``multiple`` (the super-resolution convention's "modcrop": the HR image the LR input is made from)."""
     image, label, inst = decoded
+    if size is None:
+        h, w = image.shape[0] - image.shape[0] % multiple, image.shape[1] - image.shape[1] % multiple
+        if h == 0 or w == 0:
+            raise BenchError(f"image of {image.shape[0]}x{image.shape[1]} is smaller than the scale {multiple}")
+        return image[:h, :w], label[:h, :w], None if inst is None else inst[:h, :w]
     return (resize_image(image, size, filt), resize_nearest(label, size),
             None if inst is None else resize_nearest(inst, size))
 
@@ -59,7 +66,8 @@ def source_fingerprint(samples: list["Sample"]) -> str:
 def cache_key(ds: "PairedDataset") -> dict[str, Any]:
     return {
         "format": CACHE_FORMAT, "card": ds.card.id, "card_sha256": ds.card.sha256,
-        "manifest_sha256": ds.manifest.sha256, "split": ds.split, "resolution": list(ds.resolution),
+        "manifest_sha256": ds.manifest.sha256, "split": ds.split,
+        "resolution": list(ds.resolution) if ds.resolution is not None else f"native/{ds.native_multiple}",
         "image_resize": ds.card.image_resize, "label_resize": "nearest", "layout": ds.layout,
         "root": str(Path(ds.root).resolve()), "sources": source_fingerprint(ds.samples),
     }
@@ -99,12 +107,14 @@ class PreprocessCache:
                 with np.load(path) as z:
                     arrays = {k: z[k] for k in ("image", "label", "instance") if k in z.files}
                     stored = str(z["sha256"]) if "sha256" in z.files else None
-                if stored == _arrays_sha256(arrays) and arrays["image"].shape[:2] == tuple(self.ds.resolution):
+                if stored == _arrays_sha256(arrays) and (self.ds.resolution is None
+                                                         or arrays["image"].shape[:2] == tuple(self.ds.resolution)):
                     inst = arrays["instance"].astype(np.int64) if "instance" in arrays else None
                     return arrays["image"], arrays["label"].astype(np.int64), inst
             except Exception:  # noqa: BLE001 - zip/zlib/format errors of a damaged file: recomputed below
                 pass
-        out = preprocess(self.ds._decode(sample), self.ds.resolution, self.ds.card.image_resize)
+        out = preprocess(self.ds._decode(sample), self.ds.resolution, self.ds.card.image_resize,
+                         self.ds.native_multiple)
         self._write(path, out)
         return out
 

@@ -1,4 +1,5 @@
-"""``bench data show``: a PNG grid, one row per sample: label (card colours), instance edges, photo."""
+"""``bench data show``: a PNG grid, one row per sample: label (card colours), instance edges, photo (restoration:
+the task's condition, photo)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from bench.labels import instance_edges
 
 
 def grid(ds: Any, n: int = 4, start: int = 0) -> "Any":
-    """uint8 image: n rows of [coloured label | instance edges over the dimmed label | photo]."""
+    """uint8 image: n rows of [coloured label | instance edges over the dimmed label | photo]; for a task without
+    label maps (restoration), [the task's picture of the condition (upsampled LR input, image with its hole) |
+    photo]. Rows of a dataset at native size are padded to the widest."""
     import numpy as np
 
     if len(ds) == 0:
@@ -19,6 +22,14 @@ def grid(ds: Any, n: int = 4, start: int = 0) -> "Any":
     rows = []
     for i in range(start, min(start + n, len(ds))):
         image, label, inst = ds.arrays(i)
+        if not ds.task.uses_labels and ds.task.name != "class":
+            from bench.data.base import collate
+
+            cond = ds.task.show(collate([ds[i]]), 0, ds.task_params, pal, [ds.samples[i].key])
+            sep = np.full((image.shape[0], 2, 3), 255, dtype=np.uint8)
+            rows.append(np.concatenate([cond, sep, image], axis=1))
+            rows.append(np.full((2, rows[-1].shape[1], 3), 255, dtype=np.uint8))
+            continue
         col = pal[np.clip(label, 0, len(pal) - 1)]
         if inst is None:
             edges = np.zeros(label.shape, dtype=bool)
@@ -29,7 +40,9 @@ def grid(ds: Any, n: int = 4, start: int = 0) -> "Any":
         sep = np.full((label.shape[0], 2, 3), 255, dtype=np.uint8)
         rows.append(np.concatenate([col, sep, ed, sep, image], axis=1))
         rows.append(np.full((2, rows[-1].shape[1], 3), 255, dtype=np.uint8))
-    return np.concatenate(rows[:-1], axis=0)
+    width = max(r.shape[1] for r in rows)
+    return np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255)
+                           for r in rows[:-1]], axis=0)
 
 
 def show(name: str, root: str | Path | None = None, split: str | None = None, *, n: int = 4,

@@ -191,6 +191,10 @@ def verify_split(card: Card, root: Path, split: str, manifest: Manifest, *, quic
                 rep.add("bad ids", str(exc))
         if k in listed_files:
             _synthetic_hashes(card, s, listed_files[k], rep)
+    if layout.lr is not None and not quick:  # SR sets shipped with LR files: are they our degradation?
+        from bench.data.sr_sets import verify_lr
+
+        verify_lr(card, layout, root, split, samples, rep)
     if quick:
         rep.notes.append("--quick: label ids and hashes not checked")
     return rep

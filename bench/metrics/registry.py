@@ -28,6 +28,7 @@ INPUTS: dict[str, str] = {
     "groups": "several samples per condition (fake/<name>/<i>.png next to real <name>.png)",
     "labels": "the label map of each condition and a segmenter (--labels and --segmenter)",
     "classes": "the class of each real image (--classes; `bench run` on a class dataset); a sample has its condition's",
+    "masks": "the hole of each sample, regenerated from the inpainting task's mask protocol (`bench run`)",
 }
 
 
@@ -70,6 +71,11 @@ class MetricSpec:
     # True: needs every image at one size (MS-SSIM's scale count, a classifier's or a segmenter's input size), so
     # it is unavailable when the images keep their own sizes (``bench eval --mixed-sizes``)
     one_size: bool = False
+    # the task kinds whose `bench run` computes and fingerprints this metric (None: every task). A metric of one
+    # track (the SR convention's Y-channel PSNR, inpainting's L1/L2) is then neither computed by nor part of the
+    # fingerprint of another track's runs, so adding it leaves their fingerprints as they were; `bench eval` on
+    # two folders (no task) computes it like any other
+    tasks: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         unknown = [i for i in self.inputs if i not in INPUTS]
@@ -90,6 +96,9 @@ class MetricSpec:
 # Built-in metrics (name -> module), in leaderboard column order: lazy "module:SPEC" strings, so listing them
 # imports nothing heavy.
 _BUILTIN = {"fid": "fid", "kid": "kid", "is": "inception_score", "miou": "miou", "psnr": "psnr", "ssim": "ssim",
+            "psnr_y": "psnr_y", "ssim_y": "ssim_y",
+            "l1": "hole:L1", "l2": "hole:L2", "hole_psnr": "hole:HOLE_PSNR", "hole_l1": "hole:HOLE_L1",
+            "hole_l2": "hole:HOLE_L2",
             "lpips": "lpips", "msssim_diversity": "msssim_diversity", "lpips_diversity": "lpips_diversity",
             "fid_intra": "fid_intra", "kid_intra": "kid_intra", "class_acc": "class_acc", "cas": "cas",
             "msssim_class": "msssim_class", "precision_recall": "knn", "density_coverage": "knn:DENSITY_COVERAGE",
@@ -145,7 +154,34 @@ def fingerprinted(spec: MetricSpec, ctx: "EvalContext | None" = None) -> bool:
     fingerprint of an evaluation without classes as it was."""
     if not spec.builtin:
         return False
+    if ctx is not None and not in_scope(spec, ctx.opts.protocol_fields) and spec.name not in ctx.wanted:
+        return False
+    if "masks" in spec.inputs:  # the in-hole metrics: only evaluations of an inpainting protocol (bench.masks)
+        from bench.masks import params_from_protocol
+
+        if ctx is None or params_from_protocol(ctx.opts.protocol_fields) is None:
+            return False
     return "classes" not in spec.inputs or (ctx is not None and ctx.opts.classes is not None)
+
+
+def evaluation_task(protocol_fields: dict[str, Any]) -> str | None:
+    """The task kind of an evaluation from its protocol fields: the ``task`` field `bench run` sets (absent for
+    ``semantic``, whose protocol predates tasks: a run names its ``dataset``), None for `bench eval` on folders."""
+    import json
+
+    task = dict(protocol_fields.get("task") or ())  # Protocol.freeze: ((key, JSON value), ...)
+    if task:
+        return json.loads(task["name"])
+    return "semantic" if "dataset" in protocol_fields else None
+
+
+def in_scope(spec: MetricSpec, protocol_fields: dict[str, Any]) -> bool:
+    """Whether the metric belongs to the task of an evaluation with these protocol fields (always, for `bench
+    eval` on folders)."""
+    if spec.tasks is None:
+        return True
+    task = evaluation_task(protocol_fields)
+    return task is None or task in spec.tasks
 
 
 def metric_versions(ctx: "EvalContext | None" = None) -> tuple[tuple[str, str], ...]:

@@ -57,13 +57,17 @@ class Task:
     metrics: tuple[str, ...] | None = None
     columns: tuple[str, ...] | None = None  # leaderboard columns in order (None: every metric present)
     params: Mapping[str, Any] = field(default_factory=dict)  # allowed card task_params and their defaults
-    # (params with defaults filled, eval resolution (H, W)) -> why they cannot work, or None
-    check_params: Callable[[Mapping[str, Any], tuple[int, int]], str | None] | None = None
+    # (params with defaults filled, eval resolution (H, W), or None at native resolution) -> why they cannot work,
+    # or None
+    check_params: Callable[[Mapping[str, Any], tuple[int, int] | None], str | None] | None = None
+    # (params) -> the multiple every image is cropped to at native resolution (super-resolution: the scale, the SR
+    # convention's "modcrop" of the top-left corner); None: the task cannot run at native resolution
+    native_multiple: Callable[[Mapping[str, Any]], int] | None = None
     uses_labels: bool = False  # real label maps are exported and label metrics (mIoU) apply
     # (dataset item) -> its class id, for tasks whose conditions have classes (per-class metrics get them)
     class_of: Callable[[dict[str, Any]], int] | None = None
 
-    def resolve_params(self, given: Mapping[str, Any] | None, where: str, resolution: tuple[int, int]) -> dict:
+    def resolve_params(self, given: Mapping[str, Any] | None, where: str, resolution: tuple[int, int] | None) -> dict:
         """The card's task_params with defaults filled in; unknown keys and unusable values raise naming ``where``."""
         given = dict(given or {})
         unknown = sorted(set(given) - set(self.params))

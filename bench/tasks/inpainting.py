@@ -1,60 +1,67 @@
 """``inpainting``: image with a hole + its mask -> completed image (context encoders, partial convolutions).
 
-Masks are part of the protocol: ``box`` is one axis-aligned rectangle of ``hole`` x the height and width, placed
-by a generator seeded from (``seed``, the sample's key), so every method fills the same holes."""
+Masks are part of the protocol (``bench.masks``): the card's ``task_params`` name the mask kind and its parameters,
+and each sample's hole is a pure function of them and the sample's key, so every method fills the same holes and
+the in-hole metrics regenerate them. Kinds: ``box`` (``hole``, ``seed``: one square placed from (seed, key); the
+first protocol, unchanged), ``center`` (``hole``: the centred square, the context-encoder protocol), ``rect`` and
+``free-form`` (``band``, ``seed``: rectangles or brush strokes covering a hole ratio in ``band``).
+
+Only the parameters of the card's mask kind are kept (and fingerprinted): a ``box`` card's protocol is
+``{mask, hole, seed}`` as before the other kinds existed, and a parameter the kind does not use is refused.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping
 
+from bench import masks
+from bench.errors import BenchError
+from bench.masks import box_mask  # noqa: F401  (re-exported: the box protocol's generator)
 from bench.tasks import DISTRIBUTION_II, Task
 from bench.tasks.common import hwc
 
-MASKS = ("box",)
+MASKS = tuple(masks.KINDS)
 
 
-def check_params(params: Mapping[str, Any], resolution: tuple[int, int]) -> str | None:
-    if params["mask"] not in MASKS:
-        return f"mask '{params['mask']}' is not one of {', '.join(MASKS)}"
-    if not 0.0 < params["hole"] < 1.0:
-        return f"hole {params['hole']} must lie strictly between 0 and 1 (a fraction of the height and width)"
-    if not 0 <= params["seed"] < 2**32:
-        return f"seed {params['seed']} is not an integer from 0 to 4294967295"
-    return None
-
-
-def box_mask(key: str, size: tuple[int, int], hole: float, seed: int) -> Any:
-    """bool HxW, True where pixels are missing: one rectangle, placed from (seed, key) only."""
-    import numpy as np
-
-    from bench.adapter import derive_seed
-
-    h, w = size
-    bh, bw = max(1, round(h * hole)), max(1, round(w * hole))
-    rng = np.random.default_rng(derive_seed(seed, "inpainting-box", key))
-    top, left = int(rng.integers(0, h - bh + 1)), int(rng.integers(0, w - bw + 1))
-    mask = np.zeros((h, w), dtype=bool)
-    mask[top : top + bh, left : left + bw] = True
-    return mask
+def check_params(params: Mapping[str, Any], resolution: tuple[int, int] | None) -> str | None:
+    return masks.check(params)
 
 
 def make_batch(batch: dict[str, Any], params: Mapping[str, Any], keys: list[str]) -> dict[str, Any]:
-    import numpy as np
     import torch
 
     size = tuple(batch["image"].shape[-2:])
-    mask = torch.from_numpy(np.stack([box_mask(k, size, params["hole"], params["seed"]) for k in keys]))[:, None]
+    mask = torch.from_numpy(masks.masks_for(params, keys, size))[:, None]
     masked = batch["image"].masked_fill(mask, 0)  # the hole's pixels are not given to the method
     return {"masked_image": masked, "mask": mask, "path": list(batch["path"])}
 
 
 def show(batch: dict[str, Any], j: int, params: Mapping[str, Any], palette: Any, keys: list[str]) -> Any:
     out = hwc(batch["image"][j]).copy()
-    out[box_mask(keys[j], out.shape[:2], params["hole"], params["seed"])] = 128  # the hole, in grey
+    out[masks.mask_for(params, keys[j], out.shape[:2])] = 128  # the hole, in grey
     return out
 
 
-TASK = Task(
+@dataclass(frozen=True)
+class InpaintingTask(Task):
+    """The inpainting task: its params are resolved per mask kind (only the kind's own parameters are kept)."""
+
+    def resolve_params(self, given: Mapping[str, Any] | None, where: str,
+                       resolution: tuple[int, int] | None) -> dict:
+        params = super().resolve_params(given, where, resolution)
+        uses = masks.KINDS[params["mask"]]
+        stray = sorted(set(given or {}) - {"mask", *uses})
+        if stray:
+            raise BenchError(f"{where}: task_params: {stray[0]} does not apply to mask '{params['mask']}' (it takes "
+                             f"{', '.join(uses)})")
+        out = {k: params[k] for k in ("mask", *uses)}
+        if "band" in out:
+            out["band"] = [float(b) for b in out["band"]]
+        return out
+
+
+TASK = InpaintingTask(
     name="inpainting",
     summary="image with a hole + mask -> completed image",
     batch_keys={
@@ -65,8 +72,10 @@ TASK = Task(
     baseline="mean-fill",
     make_batch=make_batch,
     show=show,
-    metrics=("psnr", "ssim", "lpips", "fid", "kid", *DISTRIBUTION_II),
-    columns=("psnr", "ssim", "lpips", "fid", "kid"),
-    params={"mask": "box", "hole": 0.5, "seed": 0},
+    metrics=("psnr", "ssim", "l1", "l2", "hole_psnr", "hole_l1", "hole_l2", "lpips", "fid", "kid", *DISTRIBUTION_II),
+    # whole-image PSNR / SSIM / L1 / L2 (context encoders' Table 1 errors), the same inside the hole, then the
+    # perceptual and distribution columns
+    columns=("psnr", "ssim", "l1", "l2", "hole_psnr", "hole_l1", "hole_l2", "lpips", "fid", "kid"),
+    params={"mask": "box", "hole": 0.5, "seed": 0, "band": [0.1, 0.2]},
     check_params=check_params,
 )
