@@ -138,7 +138,7 @@ def test_check_adapter_command_on_the_embedded_photos(capsys):
         assert "conforms" in out and "task super-resolution: batch lr, scale, path" in out, out
 
 
-def test_bad_inputs_are_one_line_errors():
+def test_bad_inputs_are_one_line_errors(tmp_path):
     gen = make("srresnet", "mini")
     with pytest.raises(BenchError, match=r"'lr' must be \[B,3,16,16\] \(x4 of 64x64\), got \[1, 3, 8, 8\]"):
         gen.generate(lr_batch(torch.zeros((1, 3, 8, 8), dtype=torch.uint8), 4), seeds=[0])
@@ -163,7 +163,7 @@ def test_bad_inputs_are_one_line_errors():
     for info in (native, sr_info()):
         with pytest.raises(BenchError, match="keeps each image's own size; the SR trainer needs a dataset at one "
                                              "resolution"):
-            get_method("srresnet")(info, config="mini").train(data, out_dir="unused", seed=0, steps=1)
+            get_method("srresnet")(info, config="mini").train(data, out_dir=str(tmp_path / "unused"), seed=0, steps=1)
 
 
 def test_an_untrained_mini_is_the_bicubic_baseline():
