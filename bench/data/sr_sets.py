@@ -1,5 +1,6 @@
 """Super-resolution test and training sets as distributed (Set5, Set14, BSD100, Urban100, DIV2K), at native size.
 
+The loader is ``bench.data.image_only`` (images without label maps); this module holds the SR sets' own part.
 Each high-resolution (HR) image keeps its own size, cropped at the bottom and right to a multiple of the scale
 ("modcrop", the SR convention); the method's input is made from it by the card's degradation (MATLAB bicubic), so
 every method sees the same inputs whatever copy of the set a user has. Most copies also ship low-resolution (LR)
@@ -11,11 +12,10 @@ its LR files were made another way, and a number from it would not be comparable
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.data.base import Decoded, PairedDataset, Sample, _expand, _list, build_dataset, read_rgb
+from bench.data.base import Sample, _expand, _list, read_rgb
 from bench.data.cards import Card, Layout
 from bench.errors import BenchError
 
@@ -69,34 +69,6 @@ def check_lr(hr: "np.ndarray", hr_path: Path, lr_path: Path, scale: int, degrada
             "compare with published ones. Check the copy (datasets/<name>/README.md); the benchmark always feeds its "
             "own degradation, so removing the LR folder runs on the HR images alone")
     return worst, frac
-
-
-def load(card: Card, root: str | os.PathLike[str] | None, split: str, resolution: tuple[int, int] | None,
-         **options: Any) -> PairedDataset:
-    """HR images (RGB, native size unless a resolution is forced) with an all-zero label map (restoration has
-    none); a present LR folder must hold a partner for every HR image, equal to our degradation of it."""
-    import numpy as np
-
-    params = card.task_params
-    scale, degradation = int(params["scale"]), str(params["degradation"])
-    lrs: dict[str, Path] | None = None
-
-    def decode(sample: Sample) -> Decoded:
-        image = read_rgb(sample.image)
-        if lrs is not None:
-            check_lr(image, sample.image, lrs[sample.key], scale, degradation)
-        return image, np.zeros(image.shape[:2], dtype=np.int64), None
-
-    ds = build_dataset(card, root, split, resolution, decode=decode, **options)
-    layout = next(lay for lay in card.layouts if lay.name == ds.layout)
-    lrs = lr_files(card, layout, ds.root, split)
-    if lrs is not None:
-        missing = [s for s in ds.samples if s.key not in lrs]
-        if missing:
-            d = _expand(layout.lr, layout, split)[0]  # type: ignore[arg-type]
-            raise BenchError(f"{missing[0].image}: no LR partner in {ds.root / d} ({len(missing)} of {len(ds)} HR "
-                             f"images have none); a partial LR folder is a damaged copy: complete or remove it")
-    return ds
 
 
 def verify_lr(card: Card, layout: Layout, root: Path, split: str, samples: list[Sample], rep: Any) -> None:
