@@ -18,7 +18,7 @@ DEGRADATIONS = ("pil-bicubic", "matlab-bicubic")
 SCALES = (2, 3, 4, 8)
 
 
-def check_params(params: Mapping[str, Any], resolution: tuple[int, int]) -> str | None:
+def check_params(params: Mapping[str, Any], resolution: tuple[int, int] | None) -> str | None:
     s = params["scale"]
     if s not in SCALES:
         return f"scale {s} is not one of {', '.join(map(str, SCALES))}"
