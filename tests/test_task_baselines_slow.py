@@ -1,6 +1,6 @@
 """The committed baseline rows of the super-resolution and inpainting tracks reproduce: the same command on a
 fresh cache gives the committed record's metrics and fingerprint (slow: the 256x256 photos are generated and
-200 images go through Inception; about 2 minutes on 2 cores)."""
+each run's images go through Inception; about 4 minutes on 2 cores)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("method, dataset", [
     ("bicubic", "synthetic-streets-sr"), ("oracle", "synthetic-streets-sr"),
     ("mean-fill", "synthetic-streets-inpainting"), ("oracle", "synthetic-streets-inpainting"),
+    ("bicubic", "photos-sr"), ("blur-fill", "photos-inpainting"),
 ])
 def test_committed_baseline_row_reproduces(tmp_path, method, dataset):
     committed = [json.loads(p.read_text()) for p in (leaderboard_dir() / "results" / dataset).glob(f"{method}-*.json")]
