@@ -95,6 +95,20 @@ def init_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+def _down(in_ch: int, widths: list[int]) -> tuple[list[nn.Module], int]:
+    """train.lua's downsampling stack, shared by the encoder and netD: 4x4 stride-2 convolutions, BatchNorm on all
+    but the first, LeakyReLU 0.2; the layers and the last width."""
+    layers: list[nn.Module] = []
+    prev = in_ch
+    for i, width in enumerate(widths):
+        layers.append(nn.Conv2d(prev, width, 4, 2, 1, bias=False))
+        if i:
+            layers.append(nn.BatchNorm2d(width))
+        layers.append(nn.LeakyReLU(0.2, True))
+        prev = width
+    return layers, prev
+
+
 class ChannelwiseFC(nn.Module):
     """The paper's channel-wise fully-connected layer: channel c of the output map (``out_size``) is a linear map
     of channel c of the input map (``in_size``) only; weights [C, in_h*in_w, out_h*out_w], no bias."""
@@ -120,14 +134,7 @@ class EncoderDecoder(nn.Module):
         k_dec, dec_sizes = halvings(out_size)
         if k_enc < 1 or k_dec < 1:
             raise ValueError(f"context encoder: {in_size} -> {out_size} is too small (each side needs >= 8 pixels)")
-        layers: list[nn.Module] = []
-        prev = in_ch
-        for i, width in enumerate(_widths(nef, k_enc)):
-            layers.append(nn.Conv2d(prev, width, 4, 2, 1, bias=False))
-            if i:
-                layers.append(nn.BatchNorm2d(width))
-            layers.append(nn.LeakyReLU(0.2, True))
-            prev = width
+        layers, prev = _down(in_ch, _widths(nef, k_enc))
         self.encoder = nn.Sequential(*layers)
         enc_out, start = enc_sizes[-1], dec_sizes[-1]
         mids = ([ngf * 4, ngf * 2, ngf] + [ngf] * max(0, k_dec - 4))[: k_dec - 1]
@@ -170,14 +177,7 @@ class Discriminator(nn.Module):
     def __init__(self, size: tuple[int, int], ndf: int) -> None:
         super().__init__()
         k, sizes = halvings(size)
-        layers: list[nn.Module] = []
-        prev = 3
-        for i, width in enumerate(_widths(ndf, k)):
-            layers.append(nn.Conv2d(prev, width, 4, 2, 1, bias=False))
-            if i:
-                layers.append(nn.BatchNorm2d(width))
-            layers.append(nn.LeakyReLU(0.2, True))
-            prev = width
+        layers, prev = _down(3, _widths(ndf, k))
         layers.append(nn.Conv2d(prev, 1, sizes[-1], bias=False))
         self.model = nn.Sequential(*layers)
 
