@@ -52,19 +52,26 @@ COMMON = {
     "native_resolution": None,
 }
 
+# The semantic methods' training augmentation besides flips: ``resize_and_crop`` of pix2pix (every dataset) and SPADE
+# (ADE20K, COCO-Stuff): each training image is resized to load_size x load_size and a random crop_size window is cut
+# (286 -> 256). Here the training set is loaded at resolution * load_size / crop_size and cut back to the
+# resolution (reference_models.trainer.crop_training_set). None: off (the minis; SPADE's Cityscapes, 'fixed').
+AUGMENT = {"load_size": None, "crop_size": 256}
+
 DEFAULTS: dict[str, dict[str, Any]] = {
     # Isola et al. 2017: U-Net 256 with dropout, 70x70 PatchGAN, vanilla GAN + 100 L1, Adam 2e-4 (0.5, 0.999),
     # batch 1, 100 + 100 epochs (linear decay); BatchNorm with test-batch statistics and dropout at test time.
-    "pix2pix": {**COMMON,
+    "pix2pix": {**COMMON, **AUGMENT,
                 "input": "onehot",      # "onehot" (semantic maps) or "rgb" (the label map in the card's colours,
                                         # the 3-channel input of the authors' facades / cityscapes releases)
                 "instance": False,
                 "ngf": 64, "ndf": 64, "num_downs": 8, "norm": "batch", "norm_d": "batch", "dropout": True,
                 "n_layers_d": 3, "gan_mode": "vanilla", "lambda_l1": 100.0, "test_mode": "paper",
-                "epochs": 200, "decay_from": 0.5},
+                "epochs": 200, "decay_from": 0.5,
+                "load_size": 286},  # random jitter: resize to 286, random 256 crop (paper sec. 6.1; preprocess)
     # Wang et al. 2018: global generator (4 downsamplings, 9 blocks) [+ local enhancer], 3-scale D (3 layers),
     # LSGAN, feature matching 10, VGG 10, Adam 2e-4 (0.5, 0.999), batch 1, 100 + 100 epochs.
-    "pix2pixhd": {**COMMON,
+    "pix2pixhd": {**COMMON, **AUGMENT,
                   "instance": True, "netG": "global", "ngf": 64, "n_downsample_global": 4, "n_blocks_global": 9,
                   "n_local_enhancers": 1, "n_blocks_local": 3, "norm": "instance",
                   "ndf": 64, "n_layers_d": 3, "num_d": 3, "gan_mode": "lsgan", "lambda_feat": 10.0,
@@ -75,7 +82,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # Park et al. 2019: SPADE residual generator (spectral norm, SPADE(sync)batch 3x3), 2-scale D (4 layers,
     # spectral instance norm), hinge, feature matching 10, VGG 10, TTUR Adam (G 1e-4, D 4e-4, betas (0, 0.9) as in
     # the code; the paper states 0.999), 200 epochs with decay from 100 (Cityscapes/ADE20K), VAE optional (KL 0.05).
-    "spade": {**COMMON,
+    "spade": {**COMMON, **AUGMENT,
               "instance": True, "ngf": 64, "nhidden": 128, "num_upsampling_layers": "normal", "norm_g": "spectralspadebatch3x3",
               "ndf": 64, "n_layers_d": 4, "num_d": 2, "norm_d": "spectralinstance", "gan_mode": "hinge",
               "lambda_feat": 10.0, "lambda_vgg": 10.0, "vgg": True, "use_vae": False, "z_dim": 256,
@@ -150,7 +157,7 @@ NAMED: dict[str, dict[str, dict[str, Any]]] = {
         "paper-facades": {"input": "rgb", "instance": False, "native_resolution": (256, 256)},
         "paper-cityscapes": {"input": "rgb", "instance": False, "native_resolution": (256, 256)},
         "mini": {**MINI_COMMON, "steps": 1200, "ngf": 16, "ndf": 16, "num_downs": 6, "norm": "instance", "norm_d": "instance",
-                 "lr_g": 2e-4, "lr_d": 2e-4},
+                 "lr_g": 2e-4, "lr_d": 2e-4, "load_size": None},
     },
     "pix2pixhd": {
         "paper": {},
@@ -168,8 +175,10 @@ NAMED: dict[str, dict[str, dict[str, Any]]] = {
         "paper": {},
         "paper-cityscapes": {"instance": True, "num_upsampling_layers": "more", "batch_size": 16,
                              "native_resolution": (256, 512)},
-        "paper-ade20k": {"instance": False, "native_resolution": (256, 256)},
-        "paper-coco-stuff": {"instance": True, "epochs": 100, "decay_from": 1.0, "native_resolution": (256, 256)},
+        # data/{ade20k,coco}_dataset.py: preprocess_mode resize_and_crop, load_size 286, crop_size 256
+        "paper-ade20k": {"instance": False, "native_resolution": (256, 256), "load_size": 286},
+        "paper-coco-stuff": {"instance": True, "epochs": 100, "decay_from": 1.0, "native_resolution": (256, 256),
+                             "load_size": 286},
         # ngf 16 (8 was too narrow); betas (0, 0.9) as the authors' code; TTUR G 2e-4 / D 4e-4 (the paper's G 1e-4
         # learned too slowly in 500 steps)
         "mini": {**MINI_COMMON, "steps": 500, "ngf": 16, "nhidden": 32, "ndf": 16, "n_layers_d": 3, "num_d": 2,
@@ -335,6 +344,15 @@ PAPER_DATASETS = {
     "cgan": {}, "acgan": {}, "sngan-proj": {},  # MNIST / CIFAR-10 setups: ``paper`` itself
     "srresnet": {}, "srgan": {}, "esrgan": {},  # one setup for every SR test set: ``paper`` itself
 }
+
+# Semantic synthesis II (issue 15): these methods' tables live beside their models, in ``<method>_config.py``
+# (imported here, after COMMON / MINI_COMMON exist, which they extend).
+from reference_models import ecgan_config, oasis_config, pix2pix_seg_clip_config  # noqa: E402
+
+for _mod in (oasis_config, ecgan_config, pix2pix_seg_clip_config):
+    DEFAULTS.update(_mod.DEFAULTS)
+    NAMED.update(_mod.NAMED)
+    PAPER_DATASETS.update(_mod.PAPER_DATASETS)
 
 
 @dataclass(frozen=True)

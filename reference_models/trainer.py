@@ -122,6 +122,41 @@ def _collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def crop_boxes(n: int, size: tuple[int, int], crop: tuple[int, int], seed: int) -> list[tuple[int, int]]:
+    """(top, left) of ``n`` random ``crop`` windows in an image of ``size``: one per sample, from ``seed`` only."""
+    g = torch.Generator().manual_seed(seed)
+    ys = torch.randint(0, size[0] - crop[0] + 1, (n,), generator=g).tolist()
+    xs = torch.randint(0, size[1] - crop[1] + 1, (n,), generator=g).tolist()
+    return list(zip(ys, xs))
+
+
+def _crop(batch: dict[str, Any], boxes: list[tuple[int, int]], crop: tuple[int, int]) -> dict[str, Any]:
+    """Each sample's label, instance map and image cut to its window (the same window for all three)."""
+    out = dict(batch)
+    h, w = crop
+    for k in ("label", "instance", "image"):
+        out[k] = torch.stack([t[:, y:y + h, x:x + w] for t, (y, x) in zip(batch[k], boxes)])
+    return out
+
+
+def crop_training_set(dataset: Any, cfg: Any) -> tuple[Any, tuple[int, int] | None]:
+    """pix2pix's / SPADE's ``resize_and_crop`` augmentation: with a config's ``load_size`` set, the training set is
+    reloaded at ``resolution * load_size / crop_size`` (286 / 256 in the papers) and every step cuts random windows
+    of the original resolution out of it. Returns (the training set, the crop size), or (dataset, None) when off."""
+    load = getattr(cfg, "load_size", None)
+    if not load:
+        return dataset, None
+    crop_size = int(cfg.crop_size)
+    res = getattr(dataset, "resolution", None)
+    if res is None or not hasattr(dataset, "at_resolution"):
+        raise BenchError(f"config key load_size={load} (random-crop augmentation) needs a training set at a fixed "
+                         f"resolution that can be reloaded larger; {dataset!r} is not one")
+    if int(load) < crop_size:
+        raise BenchError(f"config key load_size ({load}) must be at least crop_size ({crop_size})")
+    big = (round(res[0] * int(load) / crop_size), round(res[1] * int(load) / crop_size))
+    return dataset.at_resolution(big), (int(res[0]), int(res[1]))
+
+
 def _flip(batch: dict[str, Any], mask: torch.Tensor) -> dict[str, Any]:
     out = dict(batch)
     for k in ("label", "instance", "image"):
@@ -145,6 +180,8 @@ class Trainer:
         if n == 0:
             raise BenchError("cannot train on an empty dataset")
         self.n = n
+        # the random-crop augmentation (config ``load_size``): the set reloaded larger, cut back to this size
+        self.train_set, self.crop = crop_training_set(dataset, self.cfg)
         self.world, self.rank, self.local_rank = _dist_env()
         bs = int(self.cfg.batch_size)
         self.batch_size = bs
@@ -318,7 +355,11 @@ class Trainer:
             idx = batch_indices(self.n, self.batch_size * (self.world if dist else 1), self.seed, step)
             if dist:
                 idx = idx[self.rank::self.world]
-            batch = _collate([self.dataset[i] for i in idx])
+            batch = _collate([self.train_set[i] for i in idx])
+            if self.crop is not None:  # resize_and_crop: crop, then flip, as the authors' transforms
+                size = tuple(batch["image"].shape[-2:])
+                batch = _crop(batch, crop_boxes(len(idx), size, self.crop, derive_seed(self.seed, step, 13)),
+                              self.crop)
             if cfg.flip:
                 g = torch.Generator().manual_seed(derive_seed(self.seed, step, 11))
                 mask = torch.rand(len(idx), generator=g) < 0.5

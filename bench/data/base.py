@@ -305,6 +305,11 @@ class PairedDataset:
     def __len__(self) -> int:
         return len(self.samples)
 
+    def at_resolution(self, resolution: tuple[int, int]) -> "PairedDataset":
+        """The same samples preprocessed to another size (the random-crop augmentation's larger training set)."""
+        return PairedDataset(self.card, self.split, self.samples, tuple(resolution), self._decode,  # type: ignore
+                             root=self.root, layout=self.layout, manifest=self.manifest, cache=self._cache is not None)
+
     def arrays(self, index: int, *, cached: bool = True) -> Decoded:
         """(image HxWx3 uint8, label HxW int64, instance HxW int64 or None) at ``resolution``; ``cached=False``
         decodes the source files even when a preprocessing cache exists."""
