@@ -5,6 +5,8 @@ Names:
   ``paper``             the published architecture and training settings; for a dataset with a published setup
                         (``PAPER_DATASETS``), that dataset's (label channels, upsampling layers, generator width)
   ``paper-<dataset>``   the same, forcing one dataset's setup
+  ``authors-scripts``   (spade) the training the authors' repository runs for the dataset where it differs materially
+                        from the paper (``authors-scripts-<dataset>``; docs/reference_models.md, "Training recipes")
   ``mini``              small widths, 64x64, trains on 2 CPU cores in a few minutes on ``synthetic-streets``
   ``mini-vae`` (spade)  ``mini`` with the VAE style encoder (multimodal)
   ``mini-feat`` (pix2pixhd) ``mini`` with the instance-wise feature encoder (multimodal)
@@ -78,7 +80,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                   "lambda_vgg": 10.0, "vgg": True, "features": False, "feat_num": 3, "nef": 16,
                   "n_downsample_e": 4, "epochs": 200, "decay_from": 0.5,
                   "upsample": "transpose",  # G upsampling: "transpose" (authors) or "nearest" (resize + conv)
-                  "lambda_l1": 0.0},        # pixel L1 weight (not in the paper; 0 = off)
+                  "lambda_l1": 0.0,         # pixel L1 weight (not in the paper; 0 = off)
+                  # the 1024p recipe (scripts/train_1024p_24G.sh): the local enhancer's global part starts from a
+                  # trained global generator (--load_pretrain; "run:<config>" = our run of that config beside this
+                  # one, or a checkpoint path / registered weight file), and for the first fix_global_epochs only
+                  # the outermost enhancer trains (--niter_fix_global)
+                  "init_global": None, "fix_global_epochs": 0},
     # Park et al. 2019: SPADE residual generator (spectral norm, SPADE(sync)batch 3x3), 2-scale D (4 layers,
     # spectral instance norm), hinge, feature matching 10, VGG 10, TTUR Adam (G 1e-4, D 4e-4, betas (0, 0.9) as in
     # the code; the paper states 0.999), 200 epochs with decay from 100 (Cityscapes/ADE20K), VAE optional (KL 0.05).
@@ -162,7 +169,11 @@ NAMED: dict[str, dict[str, dict[str, Any]]] = {
     "pix2pixhd": {
         "paper": {},
         # the released label2city_1024p: local enhancer, ngf 32 (test.py --netG local --ngf 32)
-        "paper-cityscapes": {"netG": "local", "ngf": 32, "instance": True, "native_resolution": (1024, 2048)},
+        # training: train_1024p_24G.sh, 50 + 50 epochs at full size, 3 D scales, the 512p global G (trained first,
+        # ``paper-cityscapes-512``) loaded, 10 epochs with the global part fixed
+        "paper-cityscapes": {"netG": "local", "ngf": 32, "instance": True, "native_resolution": (1024, 2048),
+                             "num_d": 3, "epochs": 100, "decay_from": 0.5, "init_global": "run:paper-cityscapes-512",
+                             "fix_global_epochs": 10},
         "paper-cityscapes-512": {"netG": "global", "ngf": 64, "instance": True, "native_resolution": (512, 1024)},
         # one downsampling (32x32 residual blocks: same FLOPs as 2-3 at ngf 16, sharper layouts), 2 D scales,
         # pixel L1 100 as pix2pix: see MINI_COMMON's note and docs/reference_models.md for the variants measured
@@ -179,6 +190,15 @@ NAMED: dict[str, dict[str, dict[str, Any]]] = {
         "paper-ade20k": {"instance": False, "native_resolution": (256, 256), "load_size": 286},
         "paper-coco-stuff": {"instance": True, "epochs": 100, "decay_from": 1.0, "native_resolution": (256, 256),
                              "load_size": 286},
+        # NVlabs/SPADE's options as its README's training commands run them (no epoch or batch flags): niter 50,
+        # niter_decay 0 (50 epochs at a constant lr, not the paper's 200 with decay), batchSize 1 except Cityscapes
+        # (16, set by data/cityscapes_dataset.py); the README trains on 8 V100s and the paper states batch 32
+        "authors-scripts-cityscapes": {"instance": True, "num_upsampling_layers": "more", "batch_size": 16,
+                                       "epochs": 50, "decay_from": 1.0},
+        "authors-scripts-ade20k": {"instance": False, "batch_size": 1, "epochs": 50, "decay_from": 1.0,
+                                   "load_size": 286},
+        "authors-scripts-coco-stuff": {"instance": True, "batch_size": 1, "epochs": 50, "decay_from": 1.0,
+                                       "load_size": 286},
         # ngf 16 (8 was too narrow); betas (0, 0.9) as the authors' code; TTUR G 2e-4 / D 4e-4 (the paper's G 1e-4
         # learned too slowly in 500 steps)
         "mini": {**MINI_COMMON, "steps": 500, "ngf": 16, "nhidden": 32, "ndf": 16, "n_layers_d": 3, "num_d": 2,
@@ -394,6 +414,12 @@ def get_config(method: str, name: str | None = None, info: Any = None, **overrid
     name = name or "mini"
     if name == "paper" and info is not None:
         name = PAPER_DATASETS[method].get(getattr(info, "name", ""), "paper")
+    elif name == "authors-scripts" and info is not None:  # the authors' own training commands for this dataset
+        scripted = f"authors-scripts-{getattr(info, 'name', '')}"
+        if scripted not in NAMED[method]:
+            raise BenchError(f"{method}: no 'authors-scripts' config for dataset '{getattr(info, 'name', '')}' "
+                             f"(known: {', '.join(n for n in names if n.startswith('authors-scripts-')) or 'none'})")
+        name = scripted
     if name not in NAMED[method]:
         raise BenchError(f"{method}: unknown config '{name}'{did_you_mean(name, names)} (known: {', '.join(names)})")
     return make_config(method, name, {**NAMED[method][name], **overrides})

@@ -14,13 +14,17 @@ drawn from the sample's seed (documented simplification; the mode is off in ``pa
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn as nn
 
 from bench.adapter import DatasetInfo, register_method
-from reference_models.common import GANModel, ReferenceGenerator, image_to_float
+from bench.checkpoints import load_state_dict, normalize_release, strict_load
+from bench.errors import BenchError
+from reference_models.common import GANModel, ReferenceGenerator, image_to_float, split_meta
 from reference_models.discriminators import MultiscaleDiscriminatorHD, downsample, norm_2d
 from reference_models.losses import VGGLoss, feature_matching, gan_loss
 
@@ -221,7 +225,34 @@ class Pix2PixHDModel(GANModel):
         return {"G": torch.optim.Adam(g_params, lr=self.cfg.lr_g, betas=betas),
                 "D": torch.optim.Adam(self.D.parameters(), lr=self.cfg.lr_d, betas=betas)}
 
+    def fixed_global(self, ctx: Any, opts: dict[str, torch.optim.Optimizer]) -> bool:
+        """pix2pixHD's ``niter_fix_global``: during the first epochs G's optimiser holds only the outermost local
+        enhancer (here the rest gets no gradient, so Adam leaves it alone); when they end the authors build a new
+        Adam over all of G (``update_fixed_params``): the optimiser state is cleared once at that step."""
+        if self.cfg.netG != "local" or not self.cfg.fix_global_epochs:
+            return False
+        until = int(self.cfg.fix_global_epochs) * int(ctx.steps_per_epoch)
+        if ctx.global_step == until:
+            opts["G"].state.clear()
+        return ctx.global_step < until
+
+    def _trainable_while_fixed(self) -> list[nn.Parameter]:
+        n = self.cfg.n_local_enhancers
+        return [p for name, p in self.G.named_parameters() if name.startswith(f"model{n}_")]
+
     def train_step(self, batch: dict[str, Any], opts: dict[str, torch.optim.Optimizer], ctx: Any) -> dict[str, float]:
+        fixed = self.fixed_global(ctx, opts)
+        if fixed:
+            self.G.requires_grad_(False)
+            for p in self._trainable_while_fixed():
+                p.requires_grad_(True)
+        try:
+            return self._train_step(batch, opts, ctx)
+        finally:
+            if fixed:
+                self.G.requires_grad_(True)
+
+    def _train_step(self, batch: dict[str, Any], opts: dict[str, torch.optim.Optimizer], ctx: Any) -> dict[str, float]:
         cfg = self.cfg
         a = self.encode(batch["label"], batch["instance"])
         real = image_to_float(batch["image"])
@@ -267,3 +298,54 @@ class Pix2PixHD(ReferenceGenerator):
 
     def build(self, cfg: Any, info: DatasetInfo) -> GANModel:
         return Pix2PixHDModel(cfg, info)
+
+    def train(self, dataset: Any, *, out_dir: str, seed: int, steps: int | None = None) -> str:
+        self._run_dir = (Path(out_dir), int(seed))  # where "run:<config>" in init_global looks
+        return super().train(dataset, out_dir=out_dir, seed=seed, steps=steps)
+
+    def init_global_path(self) -> str | None:
+        """The file ``init_global`` names: "run:<config>" = ``generator.pth`` of our run of that config on the same
+        dataset and seed, beside this run's folder (``bench run --train`` names folders
+        ``train-<method>-<config>-<dataset>-seed<seed>``); else a checkpoint path or a registered weight file."""
+        init = self.cfg.init_global
+        if not init:
+            return None
+        if str(init).startswith("run:"):
+            config = str(init)[4:]
+            out, seed = getattr(self, "_run_dir", (Path("bench-runs") / "x", 0))
+            path = out.parent / f"train-{self.method_key}-{config}-{self.info.name}-seed{seed}" / "generator.pth"
+            if not path.is_file():
+                raise BenchError(
+                    f"pix2pixhd config '{self.config}' starts its global generator from a trained '{config}' run "
+                    f"(pix2pixHD's 1024p recipe), expected at {path}: train it first with `bench run --method "
+                    f"pix2pixhd --config {config} --dataset {self.info.name} --train --seed {seed}` (same --out)")
+            return str(path)
+        if os.path.isfile(str(init)):
+            return str(init)
+        from bench import weights
+
+        return str(weights.resolve(str(init)).path)
+
+    def reinitialize(self, seed: int) -> None:
+        """Initial weights from ``seed``; then the global part of the local enhancer from ``init_global`` (a
+        trained global generator: ours, or the authors' ``label2city_512p`` file), every key of that part
+        required with its shape. The enhancer branches keep their fresh weights, as ``--load_pretrain`` leaves them."""
+        super().reinitialize(seed)
+        path = self.init_global_path()
+        if path is None:
+            return
+        if self.cfg.netG != "local":
+            raise BenchError(f"pix2pixhd config '{self.config}': init_global needs netG 'local'")
+        state, meta = split_meta(load_state_dict(path, expect=self.method_key))
+        what = f"global generator {path}"
+        if meta and meta.get("method") != self.method_key:
+            raise BenchError(f"{what} was trained for method '{meta.get('method')}', not '{self.method_key}'")
+        part = self.model.G.model  # the global generator without its last three layers
+        depth = len(part)
+        sub = {}
+        for k, v in state.items():
+            k = k[len("module."):] if k.startswith("module.") else k
+            head, _, rest = k.partition(".")
+            if head == "model" and rest.split(".")[0].isdigit() and int(rest.split(".")[0]) < depth:
+                sub[rest] = v
+        strict_load(part, normalize_release(part, sub), what)

@@ -54,6 +54,7 @@ class StepContext:
     def __init__(self, device: torch.device, amp: bool, scalers: dict[str, Any], world: int = 1):
         self.device, self.amp, self.scalers, self.world = device, amp, scalers, world
         self.global_step = 0  # the trainer's step (0-based) of the current train_step call
+        self.steps_per_epoch = 1  # optimisation steps per pass over the training set (for epoch-based recipes)
 
     def autocast(self) -> Any:
         if self.amp:
@@ -315,6 +316,7 @@ class Trainer:
         opts = model.optimizers()
         scalers = {k: torch.amp.GradScaler("cuda") for k in opts} if self.amp else {}
         ctx = StepContext(self.device, self.amp, scalers, self.world)
+        ctx.steps_per_epoch = max(1, self.n // self.batch_size)
 
         latest = self._check_resume()
         if latest:

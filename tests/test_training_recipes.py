@@ -115,3 +115,84 @@ def test_cropped_training_resumes_exactly(tmp_path, train_ds):
     Trainer(plain, data, out_dir=tmp_path / "plain", seed=7, steps=4, progress=False).run()
     c = plain.model.state_dict()
     assert [k for k in a if not torch.equal(a[k], c[k])]
+
+
+def _hd(info, **values):
+    """A pix2pixHD adapter with architecture overrides (the model rebuilt from the replaced config)."""
+    g = get_method("pix2pixhd")(info, config="mini")
+    g.cfg = g.cfg.replace(save_every=2, sample_every=0, batch_size=4, upsample="transpose", num_d=1,
+                          n_downsample_global=1, n_blocks_global=1, **values)
+    g.model = g.build(g.cfg, info)
+    return g
+
+
+def test_pix2pixhd_1024p_recipe_starts_from_the_global_run_and_fixes_it(tmp_path, train_ds):
+    """``init_global: run:<config>`` loads our global generator run beside this one into the local enhancer's global
+    part; for ``fix_global_epochs`` only the outermost enhancer changes, then all of G (fresh Adam state)."""
+    info = DatasetInfo("synthetic-streets", train_ds.num_classes, (64, 64), train_ds.has_instances, 255,
+                       tuple(tuple(int(c) for c in rgb) for rgb in train_ds.palette))
+
+    class Subset:
+        def __init__(self, ds, n):
+            self.ds, self.n = ds, n
+
+        def __len__(self):
+            return self.n
+
+        def __getitem__(self, i):
+            return self.ds[i]
+
+    data = Subset(train_ds, 8)  # 2 steps per epoch at batch 4
+    glob = _hd(info, netG="global", ngf=16)
+    glob.config = "globalrun"
+    glob.train(data, out_dir=str(tmp_path / "train-pix2pixhd-globalrun-synthetic-streets-seed3"), seed=3, steps=2)
+    saved = {k: v.clone() for k, v in glob.model.G.state_dict().items()}
+
+    local = _hd(info, netG="local", ngf=8, n_local_enhancers=1, n_blocks_local=1, init_global="run:globalrun",
+                fix_global_epochs=1)
+    run = tmp_path / "train-pix2pixhd-local-synthetic-streets-seed3"
+    local._run_dir = (run, 3)
+    local.reinitialize(3)
+    part = local.model.G.model.state_dict()
+    assert part and all(torch.equal(v, saved[f"model.{k}"]) for k, v in part.items())
+    start = {k: v.clone() for k, v in local.model.G.state_dict().items()}
+
+    Trainer(local, data, out_dir=run, seed=3, steps=2, progress=False).run()  # epoch 0: global fixed
+    after = local.model.G.state_dict()
+    moved = {k for k in start if not torch.equal(start[k], after[k])}
+    assert moved and all(k.startswith("model1_") for k in moved), sorted(moved)[:5]
+    Trainer(local, data, out_dir=run, seed=3, steps=4, progress=False).run()  # resumed: epoch 1 trains all of G
+    final = local.model.G.state_dict()
+    assert any(not torch.equal(start[k], final[k]) for k in start if k.startswith("model."))
+
+    missing = _hd(info, netG="local", ngf=8, n_local_enhancers=1, n_blocks_local=1, init_global="run:nosuch")
+    missing._run_dir = (run, 3)
+    with pytest.raises(BenchError, match="train it first"):
+        missing.reinitialize(3)
+    wrong = _hd(info, netG="local", ngf=4, n_local_enhancers=1, n_blocks_local=1, init_global="run:globalrun")
+    wrong._run_dir = (run, 3)
+    with pytest.raises(BenchError, match="global generator"):  # a 16-wide global part cannot fill an 8-wide one
+        wrong.reinitialize(3)
+
+
+def test_pix2pixhd_paper_cityscapes_trains_as_the_1024p_script():
+    info = DatasetInfo("cityscapes", 35, (1024, 2048), True, 255)
+    cfg = get_config("pix2pixhd", "paper", info)
+    assert (cfg.netG, cfg.ngf, cfg.num_d, cfg.epochs, cfg.fix_global_epochs) == ("local", 32, 3, 100, 10)
+    assert cfg.init_global == "run:paper-cityscapes-512"
+    assert get_config("pix2pixhd", "paper-cityscapes-512").init_global is None
+
+
+def test_spade_authors_scripts_differ_from_the_paper_where_documented():
+    info = lambda name: DatasetInfo(name, 151, (256, 256))  # noqa: E731
+    for ds in ("cityscapes", "ade20k", "coco-stuff"):
+        paper = get_config("spade", "paper", info(ds))
+        scripts = get_config("spade", "authors-scripts", info(ds))
+        assert scripts.name == f"authors-scripts-{ds}"
+        assert (scripts.epochs, scripts.decay_from) == (50, 1.0)  # niter 50, niter_decay 0
+        assert scripts.load_size == paper.load_size and scripts.instance == paper.instance
+        assert scripts.num_upsampling_layers == paper.num_upsampling_layers
+    assert get_config("spade", "authors-scripts", info("ade20k")).batch_size == 1
+    assert get_config("spade", "authors-scripts", info("cityscapes")).batch_size == 16
+    with pytest.raises(BenchError, match="no 'authors-scripts' config for dataset 'facades'"):
+        get_config("spade", "authors-scripts", info("facades"))
