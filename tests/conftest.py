@@ -37,6 +37,18 @@ def private_cache(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("BENCH_OFFLINE", raising=False)
 
 
+@pytest.fixture
+def one_thread():
+    """One intra-op torch thread (use with ``pytestmark = pytest.mark.usefixtures("one_thread")``): faster on a
+    shared 2-core machine, and training runs stay bit-identical."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def shared_samples() -> Path:
     """../shared/samples (real SPADE COCO-Stuff and ADE20K sample files; provenance in its MANIFEST.sha256 and
     READMEs): next to the checkout, or $BENCH_SHARED_DIR, or /work/shared where a CI clone lives elsewhere."""

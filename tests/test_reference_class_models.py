@@ -21,12 +21,7 @@ CLASS = sorted(m for m, cls in METHODS.items() if "class" in cls.tasks)
 MINI = [(m, c) for m in CLASS for c in sorted(NAMED[m]) if c.startswith("mini")]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one intra-op thread
 
 
 @pytest.fixture(scope="module")

@@ -21,13 +21,7 @@ from reference_models.common import atomic_save
 from reference_models.trainer import StepContext, Trainer, _collate
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: faster on a shared 2-core machine and keeps runs bit-identical."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one intra-op thread
 
 
 BOX = {"mask": "box", "hole": 0.5, "seed": 0}

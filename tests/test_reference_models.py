@@ -23,13 +23,7 @@ MINI = [(m, c) for m in sorted(METHODS) for c in ("mini", "mini-vae", "mini-feat
         if c in __import__("reference_models.configs", fromlist=["NAMED"]).NAMED[m]]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: faster on a shared 2-core machine and keeps runs bit-identical."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one intra-op thread
 
 
 @pytest.fixture(scope="module")

@@ -26,15 +26,8 @@ MINI = [(m, c) for m in SR for c in sorted(NAMED[m]) if c.startswith("mini")]
 FIXTURES = Path(__file__).parent / "fixtures" / "reference_models" / "esrgan"
 SCALES = {"srresnet": (2, 3, 4), "srgan": (2, 3, 4), "esrgan": (2, 4)}  # what each architecture supports
 # offline there are no VGG19 weights: the GAN configs warn once (test_one_training_step_of_each_stage checks it)
-pytestmark = pytest.mark.filterwarnings("ignore:VGG perceptual loss disabled:UserWarning")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = [pytest.mark.filterwarnings("ignore:VGG perceptual loss disabled:UserWarning"),
+              pytest.mark.usefixtures("one_thread")]  # conftest: one intra-op thread
 
 
 def sr_info(scale: int = 4, size: int = 64, degradation: str = "pil-bicubic", name: str = "sr-test") -> DatasetInfo:

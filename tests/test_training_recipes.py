@@ -16,12 +16,7 @@ from reference_models.configs import get_config
 from reference_models.trainer import Trainer, _crop, crop_boxes, crop_training_set
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
