@@ -458,7 +458,7 @@ def _check_task(cls: Any, name: str, spec: RunSpec) -> None:
 
     DATASETS.get(spec.dataset)  # unknown names raise with a did-you-mean
     card = load_card(spec.dataset)
-    task = get_task(card.task)
+    task = get_task(card.task).refined(card.task_params)
     method_tasks = tuple(getattr(cls, "tasks", ("semantic",)))
     if not task.accepts(method_tasks):
         raise BenchError(f"method '{name}' generates for task {', '.join(method_tasks)}; {card.name} is a "

@@ -249,6 +249,8 @@ class ReferenceGenerator(Generator):
                 out["training"] = {k: rec.get(k) for k in (
                     "step", "steps_total", "complete", "batch_size", "world_size", "device", "amp", "vgg_loss",
                     "train_seconds", "images_per_second", "torch")}
+                if "clip_loss" in rec:  # models with a CLIP term
+                    out["training"]["clip_loss"] = rec["clip_loss"]
                 out["training"]["seed"] = rec.get("identity", {}).get("seed")
         return out
 

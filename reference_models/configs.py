@@ -365,11 +365,11 @@ PAPER_DATASETS = {
     "srresnet": {}, "srgan": {}, "esrgan": {},  # one setup for every SR test set: ``paper`` itself
 }
 
-# Semantic synthesis II (issue 15): these methods' tables live beside their models, in ``<method>_config.py``
-# (imported here, after COMMON / MINI_COMMON exist, which they extend).
-from reference_models import ecgan_config, oasis_config, pix2pix_seg_clip_config  # noqa: E402
+# Semantic synthesis II (issue 15) and translation (issue 14): these methods' tables live beside their models, in
+# ``<method>_config.py`` (imported here, after COMMON / MINI_COMMON exist, which they extend).
+from reference_models import cyclegan_config, ecgan_config, oasis_config, pix2pix_seg_clip_config  # noqa: E402
 
-for _mod in (oasis_config, ecgan_config, pix2pix_seg_clip_config):
+for _mod in (oasis_config, ecgan_config, pix2pix_seg_clip_config, cyclegan_config):
     DEFAULTS.update(_mod.DEFAULTS)
     NAMED.update(_mod.NAMED)
     PAPER_DATASETS.update(_mod.PAPER_DATASETS)

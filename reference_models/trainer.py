@@ -115,12 +115,16 @@ def lr_factor(step: int, total: int, decay_from: float) -> float:
 
 
 def _collate(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
+    out = {
         "label": torch.stack([it["label"] for it in items]),
         "instance": torch.stack([it["instance"] for it in items]),
         "image": torch.stack([it["image"] for it in items]),
         "path": [it.get("path", "") for it in items],
     }
+    for key in items[0]:  # a task's own tensors (``source`` of translation sets)
+        if key not in out and isinstance(items[0][key], torch.Tensor):
+            out[key] = torch.stack([it[key] for it in items])
+    return out
 
 
 def crop_boxes(n: int, size: tuple[int, int], crop: tuple[int, int], seed: int) -> list[tuple[int, int]]:
@@ -135,8 +139,9 @@ def _crop(batch: dict[str, Any], boxes: list[tuple[int, int]], crop: tuple[int, 
     """Each sample's label, instance map and image cut to its window (the same window for all three)."""
     out = dict(batch)
     h, w = crop
-    for k in ("label", "instance", "image"):
-        out[k] = torch.stack([t[:, y:y + h, x:x + w] for t, (y, x) in zip(batch[k], boxes)])
+    for k in ("label", "instance", "image", "source"):
+        if k in batch:
+            out[k] = torch.stack([t[:, y:y + h, x:x + w] for t, (y, x) in zip(batch[k], boxes)])
     return out
 
 
@@ -160,7 +165,9 @@ def crop_training_set(dataset: Any, cfg: Any) -> tuple[Any, tuple[int, int] | No
 
 def _flip(batch: dict[str, Any], mask: torch.Tensor) -> dict[str, Any]:
     out = dict(batch)
-    for k in ("label", "instance", "image"):
+    for k in ("label", "instance", "image", "source"):
+        if k not in batch:
+            continue
         t = batch[k].clone()
         t[mask] = t[mask].flip(-1)
         out[k] = t
@@ -411,6 +418,8 @@ class Trainer:
                 "device": str(self.device),
                 "amp": self.amp,
                 "vgg_loss": vgg_status(),
+                # models with a CLIP term (pix2pix-seg-clip): whether it ran, as vgg_loss says for VGG
+                **({"clip_loss": model.clip_status()} if hasattr(model, "clip_status") else {}),
                 "train_seconds": round(prev_time + elapsed, 3),
                 "images_per_second": round(images / elapsed, 2) if elapsed > 0 and images else None,
                 "last_losses": {k: round(v, 5) for k, v in losses.items()},

@@ -49,6 +49,36 @@ def one_thread():
     torch.set_num_threads(n)
 
 
+@pytest.fixture(scope="module")
+def train_ds():
+    """synthetic-streets' training split at 64x64 (the reference models' tests train on it)."""
+    from bench.data import get_dataset
+
+    return get_dataset("synthetic-streets", split="train", resolution=64)
+
+
+class Subset:
+    """The first ``n`` items of a dataset (with the facts a trainer reads)."""
+
+    def __init__(self, ds, n):
+        self.ds, self.n = ds, n
+        self.num_classes, self.has_instances, self.palette = ds.num_classes, ds.has_instances, ds.palette
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return self.ds[i]
+
+
+def info_for(ds, resolution=(64, 64), num_classes=None):
+    """The DatasetInfo of a synthetic-streets split, as `bench run` builds it."""
+    from bench.adapter import DatasetInfo
+
+    return DatasetInfo("synthetic-streets", num_classes or ds.num_classes, resolution, ds.has_instances, 255,
+                       tuple(tuple(int(c) for c in rgb) for rgb in ds.palette))
+
+
 def shared_samples() -> Path:
     """../shared/samples (real SPADE COCO-Stuff and ADE20K sample files; provenance in its MANIFEST.sha256 and
     READMEs): next to the checkout, or $BENCH_SHARED_DIR, or /work/shared where a CI clone lives elsewhere."""

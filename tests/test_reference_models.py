@@ -9,12 +9,14 @@ import pickle
 import pytest
 import torch
 
-from bench.adapter import DatasetInfo, get_method
+from bench.adapter import get_method
 from bench.conformance import run_checks
 from bench.errors import BenchError
 from reference_models import METHODS as ALL_METHODS
 from reference_models.common import atomic_save
 from reference_models.trainer import Trainer, _collate
+
+from conftest import Subset, info_for  # noqa: E402 - the tests folder is on sys.path
 
 # every registered reference method of the semantic track with its mini configs (a new method in
 # reference_models.METHODS is tested too; the class-conditional ones in tests/test_reference_class_models.py)
@@ -24,30 +26,6 @@ MINI = [(m, c) for m in sorted(METHODS) for c in ("mini", "mini-vae", "mini-feat
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one intra-op thread
-
-
-@pytest.fixture(scope="module")
-def train_ds():
-    from bench.data import get_dataset
-
-    return get_dataset("synthetic-streets", split="train", resolution=64)
-
-
-class Subset:
-    def __init__(self, ds, n):
-        self.ds, self.n = ds, n
-        self.num_classes, self.has_instances, self.palette = ds.num_classes, ds.has_instances, ds.palette
-
-    def __len__(self):
-        return self.n
-
-    def __getitem__(self, i):
-        return self.ds[i]
-
-
-def info_for(ds, resolution=(64, 64), num_classes=None):
-    return DatasetInfo("synthetic-streets", num_classes or ds.num_classes, resolution, ds.has_instances, 255,
-                       tuple(tuple(int(c) for c in rgb) for rgb in ds.palette))
 
 
 def fake_batch(num_classes, resolution, b=2, seed=0):

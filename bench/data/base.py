@@ -271,16 +271,18 @@ class PairedDataset:
 
     @property
     def task(self) -> Any:
-        """The card's task kind (a ``bench.tasks.Task``)."""
+        """The card's task kind (a ``bench.tasks.Task``) as its task_params pose it."""
         from bench.tasks import get_task
 
-        return get_task(self.card.task)
+        return get_task(self.card.task).refined(self.task_params)
 
     @property
     def task_params(self) -> dict[str, Any]:
         """The card's task_params with defaults, checked at this dataset's resolution (e.g. a multiple of the scale)."""
+        from bench.tasks import get_task
+
         res = tuple(self.resolution) if self.resolution is not None else None
-        return self.task.resolve_params(self.card.raw.get("task_params"), str(self.card.path), res)
+        return get_task(self.card.task).resolve_params(self.card.raw.get("task_params"), str(self.card.path), res)
 
     @property
     def native_multiple(self) -> int:
@@ -356,12 +358,16 @@ def collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
     if not items:
         raise BenchError("cannot collate an empty list of items")
-    return {
+    out = {
         "label": torch.stack([it["label"] for it in items]),
         "instance": torch.stack([it["instance"] for it in items]),
         "image": torch.stack([it["image"] for it in items]),
         "path": [it["path"] for it in items],
     }
+    for key in items[0]:  # a task's own tensors (e.g. ``source`` of translation sets) stack the same way
+        if key not in out and isinstance(items[0][key], torch.Tensor):
+            out[key] = torch.stack([it[key] for it in items])
+    return out
 
 
 def build_dataset(card: Card, root: str | os.PathLike[str] | None, split: str, resolution: tuple[int, int] | None, *,

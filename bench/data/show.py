@@ -13,7 +13,7 @@ from bench.labels import instance_edges
 def grid(ds: Any, n: int = 4, start: int = 0) -> "Any":
     """uint8 image: n rows of [coloured label | instance edges over the dimmed label | photo]; for a task without
     label maps (restoration), [the task's picture of the condition (upsampled LR input, image with its hole) |
-    photo]. Rows of a dataset at native size are padded to the widest."""
+    photo]; for translation with hidden pairs, [coloured label | source | photo]. Rows of a dataset at native size are padded to the widest."""
     import numpy as np
 
     if len(ds) == 0:
@@ -31,6 +31,14 @@ def grid(ds: Any, n: int = 4, start: int = 0) -> "Any":
             rows.append(np.full((2, rows[-1].shape[1], 3), 255, dtype=np.uint8))
             continue
         col = pal[np.clip(label, 0, len(pal) - 1)]
+        if "source" in ds.task.batch_keys:  # translation with hidden pairs: label | source | photo (the target)
+            from bench.data.base import collate
+
+            cond = ds.task.show(collate([ds[i]]), 0, ds.task_params, pal, [ds.samples[i].key])
+            sep = np.full((label.shape[0], 2, 3), 255, dtype=np.uint8)
+            rows.append(np.concatenate([col, sep, cond, sep, image], axis=1))
+            rows.append(np.full((2, rows[-1].shape[1], 3), 255, dtype=np.uint8))
+            continue
         if inst is None:
             edges = np.zeros(label.shape, dtype=bool)
         else:

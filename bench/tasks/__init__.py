@@ -66,6 +66,13 @@ class Task:
     uses_labels: bool = False  # real label maps are exported and label metrics (mIoU) apply
     # (dataset item) -> its class id, for tasks whose conditions have classes (per-class metrics get them)
     class_of: Callable[[dict[str, Any]], int] | None = None
+    # (task, params with defaults) -> the task as these params pose it (e.g. ``unpaired`` with hidden pairs adds
+    # the paired and label metrics); None: the params change no metric
+    refine: Callable[["Task", Mapping[str, Any]], "Task"] | None = None
+
+    def refined(self, params: Mapping[str, Any]) -> "Task":
+        """This task as a dataset's (resolved) task_params pose it."""
+        return self.refine(self, params) if self.refine else self
 
     def resolve_params(self, given: Mapping[str, Any] | None, where: str, resolution: tuple[int, int] | None) -> dict:
         """The card's task_params with defaults filled in; unknown keys and unusable values raise naming ``where``."""

@@ -1,0 +1,88 @@
+"""The embedded translation track ``synthetic-streets-dusk2day``: dusk views drawn deterministically from the
+synthetic-streets photos; unpaired training items (never two views of one scene), hidden pairs at evaluation; the
+``unpaired`` task with hidden pairs adds the paired and label metrics; identity and oracle run end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bench.cli import main
+from bench.data import get_dataset
+from bench.data.synthetic import SKY, make_sample
+from bench.data.translation import dusk, dusk_seed
+from bench.tasks import get_task
+
+NAME = "synthetic-streets-dusk2day"
+
+
+@pytest.fixture(scope="module")
+def val():
+    return get_dataset(NAME)
+
+
+@pytest.fixture(scope="module")
+def train():
+    return get_dataset(NAME, split="train")
+
+
+def test_dusk_is_a_deterministic_function_of_photo_label_and_seed():
+    image, label, _ = make_sample(0, "val", 3, (64, 64))
+    a = dusk(image, label, dusk_seed(0, "val", 3))
+    assert a.dtype == np.uint8 and a.shape == image.shape
+    assert np.array_equal(a, dusk(image, label, dusk_seed(0, "val", 3)))
+    assert not np.array_equal(a, dusk(image, label, dusk_seed(0, "val", 4)))
+    # darker than the day photo outside the sky, and the sky glows towards the horizon (red rises, row by row)
+    ground = label != SKY
+    assert a[ground].mean() < 0.7 * image[ground].mean()
+    rows = [r for r in range(64) if (label[r] == SKY).any()]
+    reds = [a[r, label[r] == SKY, 0].astype(float).mean() for r in rows]
+    assert len(rows) >= 8 and reds[-1] > reds[0] + 60
+
+
+def test_val_items_are_hidden_pairs(val):
+    assert len(val) == 100 and val.task.name == "unpaired" and val.task_params == {"hidden_pairs": True}
+    for i in (0, 57):
+        item = val[i]
+        image, label, _ = make_sample(0, "val", i, (64, 64))
+        assert np.array_equal(item["image"].permute(1, 2, 0).numpy(), image)
+        assert np.array_equal(item["label"][0].numpy(), label)
+        assert np.array_equal(item["source"].permute(1, 2, 0).numpy(), dusk(image, label, dusk_seed(0, "val", i)))
+
+
+def test_training_items_never_hold_two_views_of_one_scene(train):
+    n = len(train)
+    assert n == 200  # the 400 training scenes: 200 seen by day, the other 200 at dusk
+    for i in (0, 199):
+        item = train[i]
+        day, _, _ = make_sample(0, "train", i, (64, 64))
+        other, other_label, _ = make_sample(0, "train", i + n, (64, 64))
+        assert np.array_equal(item["image"].permute(1, 2, 0).numpy(), day)
+        assert np.array_equal(item["source"].permute(1, 2, 0).numpy(),
+                              dusk(other, other_label, dusk_seed(0, "train", i + n)))
+    with pytest.raises(IndexError):
+        train[n]
+
+
+def test_hidden_pairs_add_the_content_metrics_and_labels():
+    plain = get_task("unpaired")
+    assert not plain.uses_labels and "miou" not in plain.metrics
+    hidden = plain.refined({"hidden_pairs": True})
+    assert hidden.uses_labels and {"psnr", "ssim", "lpips", "miou"} <= set(hidden.metrics)
+    assert plain.refined({"hidden_pairs": False}) is plain
+
+
+def test_identity_and_oracle_run_end_to_end(tmp_path):
+    for method in ("identity", "oracle"):
+        assert main(["run", "--method", method, "--dataset", NAME, "--limit", "8", "--partial", "--metrics",
+                     "psnr,ssim,miou", "--results", str(tmp_path / "lb"), "--out", str(tmp_path / method)]) == 0
+    recs = {r["method"]["name"]: r for r in
+            (json.loads(p.read_text()) for p in (tmp_path / "lb" / "results" / NAME).glob("*.json"))}
+    ident, oracle = recs["identity"], recs["oracle"]
+    assert ident["fingerprint"] == oracle["fingerprint"]
+    assert dict(ident["protocol"]["task"])["hidden_pairs"] == "true"
+    assert oracle["metrics"]["psnr"] >= 80 and ident["metrics"]["psnr"] < 15
+    # the embedded segmenter reads daylight photos: the dusk source itself scores far below the target
+    assert ident["metrics"]["miou"] + 0.3 < oracle["metrics"]["miou"]
