@@ -9,7 +9,9 @@ from reference_models.acgan import ACGAN
 from reference_models.cgan import CGAN
 from reference_models.context_encoder import ContextEncoder
 from reference_models.esrgan import ESRGAN
+from reference_models.oasis import OASIS
 from reference_models.pix2pix import Pix2Pix
+from reference_models.pix2pix_seg_clip import Pix2PixSegClip
 from reference_models.pix2pixhd import Pix2PixHD
 from reference_models.sngan_proj import SNGANProjection
 from reference_models.spade import SPADEMethod
@@ -20,3 +22,4 @@ METHODS = {"pix2pix": Pix2Pix, "pix2pixhd": Pix2PixHD, "spade": SPADEMethod,
            "cgan": CGAN, "acgan": ACGAN, "sngan-proj": SNGANProjection,
            "context-encoder": ContextEncoder}  # inpainting
 METHODS.update({"srresnet": SRResNet, "srgan": SRGAN, "esrgan": ESRGAN})  # super-resolution
+METHODS.update({"oasis": OASIS, "pix2pix-seg-clip": Pix2PixSegClip})  # semantic synthesis II

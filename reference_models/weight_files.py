@@ -18,6 +18,12 @@ RELEASE_URLS = {
     },
     "pix2pixhd": {"cityscapes": "NVIDIA/pix2pixHD README: label2city_1024p/latest_net_G.pth (Google Drive)"},
     "pix2pix": {"facades": "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/facades_label2photo.pth"},
+    # boschresearch/OASIS README "Pretrained models": zip files in a Dropbox folder (no direct link per file)
+    "oasis": {
+        "cityscapes": "https://www.dropbox.com/sh/nf6of02pyk84zjg/AAC8hnnj0T_MAiPx3tzdAyiWa (oasis_cityscapes_pretrained.zip: best_EMA.pth)",
+        "ade20k": "same folder: oasis_ade20k_pretrained.zip (best_EMA.pth)",
+        "coco-stuff": "same folder: oasis_coco_pretrained.zip (best_EMA.pth)",
+    },
 }
 
 VGG19 = weights.register(weights.WeightFile(
