@@ -64,6 +64,8 @@ def test_training_items_never_hold_two_views_of_one_scene(train):
                               dusk(other, other_label, dusk_seed(0, "train", i + n)))
     with pytest.raises(IndexError):
         train[n]
+    # scored on the training split, nothing is paired: no content metrics
+    assert not train.task.uses_labels and "psnr" not in train.task.metrics
 
 
 def test_hidden_pairs_add_the_content_metrics_and_labels():

@@ -13,7 +13,8 @@ from bench.labels import instance_edges
 def grid(ds: Any, n: int = 4, start: int = 0) -> "Any":
     """uint8 image: n rows of [coloured label | instance edges over the dimmed label | photo]; for a task without
     label maps (restoration), [the task's picture of the condition (upsampled LR input, image with its hole) |
-    photo]; for translation with hidden pairs, [coloured label | source | photo]. Rows of a dataset at native size are padded to the widest."""
+    photo]; for translation with hidden pairs, [coloured label | source | photo]. Rows of a dataset at native
+    size are padded to the widest."""
     import numpy as np
 
     if len(ds) == 0:

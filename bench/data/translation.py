@@ -76,6 +76,15 @@ class HiddenPairDataset(PairedDataset):
     def at_resolution(self, resolution: tuple[int, int]) -> "HiddenPairDataset":
         return HiddenPairDataset.wrap(super().at_resolution(resolution), self.seed)
 
+    @property
+    def task(self) -> Any:
+        """The training split holds no pairs: scored on it, only the distribution metrics apply."""
+        if self.split == "train":
+            from bench.tasks import get_task
+
+            return get_task(self.card.task)
+        return super().task
+
     def _source_scene(self, index: int) -> int:
         """The scene whose dusk view item ``index`` holds: itself (val: hidden pairs) or one of the other half."""
         if self.split == "train":
