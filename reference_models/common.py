@@ -102,13 +102,13 @@ def tensor_str(t: torch.Tensor) -> str:
     return bytes(t.to(torch.uint8).tolist()).decode(errors="replace")
 
 
-def make_meta(method: str, config: str, num_classes: int, semantic_nc: int) -> dict[str, torch.Tensor]:
-    return {
-        META_PREFIX + "method": str_tensor(method),
-        META_PREFIX + "config": str_tensor(config),
-        META_PREFIX + "num_classes": torch.tensor(num_classes, dtype=torch.int64),
-        META_PREFIX + "semantic_nc": torch.tensor(semantic_nc, dtype=torch.int64),
-    }
+def make_meta(method: str, config: str, num_classes: int | None, semantic_nc: int) -> dict[str, torch.Tensor]:
+    """The meta entries of a saved generator; ``num_classes`` None: the task has no class count (not stored)."""
+    meta = {META_PREFIX + "method": str_tensor(method), META_PREFIX + "config": str_tensor(config)}
+    if num_classes is not None:
+        meta[META_PREFIX + "num_classes"] = torch.tensor(num_classes, dtype=torch.int64)
+    meta[META_PREFIX + "semantic_nc"] = torch.tensor(semantic_nc, dtype=torch.int64)
+    return meta
 
 
 def split_meta(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -134,6 +134,7 @@ class ReferenceGenerator(Generator):
 
     method_key: str = ""
     default_config = "mini"
+    meta_num_classes = True  # False: tasks without a class count (translation, inpainting) store none
 
     def __init__(self, info: DatasetInfo, *, device: str = "cpu", checkpoint: str | None = None,
                  config: str | None = None) -> None:
@@ -199,8 +200,11 @@ class ReferenceGenerator(Generator):
         self.model.after_load()
 
     def generator_state(self) -> dict[str, torch.Tensor]:
+        """The generator's state dict + meta (method, config, class count unless ``meta_num_classes`` is False,
+        input channels)."""
         state = {k: v.detach().cpu().clone() for k, v in self.model.generator_module().state_dict().items()}
-        state.update(make_meta(self.method_key, str(self.config), self.info.num_classes, self.model.semantic_nc))
+        num_classes = self.info.num_classes if self.meta_num_classes else None
+        state.update(make_meta(self.method_key, str(self.config), num_classes, self.model.semantic_nc))
         return state
 
     # -- generation
@@ -249,8 +253,9 @@ class ReferenceGenerator(Generator):
                 out["training"] = {k: rec.get(k) for k in (
                     "step", "steps_total", "complete", "batch_size", "world_size", "device", "amp", "vgg_loss",
                     "train_seconds", "images_per_second", "torch")}
-                if "clip_loss" in rec:  # models with a CLIP term
-                    out["training"]["clip_loss"] = rec["clip_loss"]
+                for key in ("clip_loss", "similarity_loss"):  # models with a CLIP / segmenter-similarity term
+                    if key in rec:
+                        out["training"][key] = rec[key]
                 out["training"]["seed"] = rec.get("identity", {}).get("seed")
         return out
 

@@ -59,8 +59,7 @@ import torch.nn.functional as F
 
 from bench.adapter import DatasetInfo, register_method
 from bench.errors import BenchError
-from reference_models.common import (META_PREFIX, GANModel, ReferenceGenerator, image_to_float, seeded, str_tensor,
-                                     to_uint8)
+from reference_models.common import GANModel, ReferenceGenerator, image_to_float, seeded, to_uint8
 from reference_models.losses import gan_loss
 
 MEAN_FILL = (117.0, 104.0, 123.0)  # train.lua's hole colour (0..255)
@@ -331,6 +330,7 @@ class ContextEncoder(ReferenceGenerator):
 
     method_key = "context-encoder"
     tasks = ("inpainting",)
+    meta_num_classes = False
 
     def build(self, cfg: Any, info: DatasetInfo) -> GANModel:
         return ContextEncoderModel(cfg, info)
@@ -340,14 +340,6 @@ class ContextEncoder(ReferenceGenerator):
         # the authors' release (paris_inpaintCenter.t7, imagenet_inpaintCenter.t7) is a Torch7 file: not loadable
         raise BenchError(f"{cls.method_key} (config '{config or cls.default_config}') has no loadable released "
                          "weights (the authors' are Torch7 .t7 files): pass --checkpoint FILE or --train")
-
-    def generator_state(self) -> dict[str, torch.Tensor]:
-        """The generator's state dict + meta (method, config, input channels). No class count: it does not apply."""
-        state = {k: v.detach().cpu().clone() for k, v in self.model.G.state_dict().items()}
-        state[META_PREFIX + "method"] = str_tensor(self.method_key)
-        state[META_PREFIX + "config"] = str_tensor(str(self.config))
-        state[META_PREFIX + "semantic_nc"] = torch.tensor(self.model.semantic_nc, dtype=torch.int64)
-        return state
 
     def train(self, dataset: Any, *, out_dir: str, seed: int, steps: int | None = None) -> str:
         return super().train(_Images(dataset), out_dir=out_dir, seed=seed, steps=steps)

@@ -28,6 +28,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # not in the paper (False in ``paper``): G adds its last conv's output to the input's pre-tanh value, so it
         # starts near the identity mapping (the mini: minutes of training from scratch gave blurry, noisy images)
         "residual": False,
+        # G's upsampling: "transpose" (the authors' 3x3 stride-2 transposed convs) or "bilinear" (bilinear resize,
+        # reflection pad, 3x3 conv: the remedy for checkerboard artifacts in the authors' docs/qa.md)
+        "upsample": "transpose",
         # D_A (judges B) and D_B (judges A): PatchGAN, n_layers_d 3 = 70x70 receptive field
         "ndf": 64, "n_layers_d": 3,
         "gan_mode": "lsgan",
@@ -48,10 +51,15 @@ NAMED: dict[str, dict[str, dict[str, Any]]] = {
         "paper": {},
         # the paper's setup for 128x128 training images (e.g. Cityscapes): 6 residual blocks
         "paper-128": {"n_blocks": 6},
-        # 64x64 synthetic-streets-dusk2day in ~5 minutes on one CPU core: see docs/reference_models.md for the
-        # variants measured (FID / mIoU against the identity baseline)
+        # 64x64 synthetic-streets-dusk2day in ~4 minutes on one CPU core (2000 images, 10 epochs): widths 16, 3
+        # blocks, and three changes without which the minutes gave blurry or noisy images that lost to the identity
+        # baseline on FID (docs/cyclegan.md): a residual G (starts as the
+        # identity), bilinear upsampling (the authors' docs/qa.md checkerboard remedy) and no identity loss (the
+        # paper's setting outside painting <-> photo; with it G_A stayed at the identity: InstanceNorm hides the
+        # brightness that tells dusk from day)
         "mini": {**MINI_COMMON, "ngf": 16, "n_blocks": 3, "ndf": 16, "n_layers_d": 3, "batch_size": 4,
-                 "steps": 500, "decay_from": 0.5, **({"load_size": None} if _AUGMENT else {})},
+                 "steps": 500, "decay_from": 0.5, "residual": True, "upsample": "bilinear", "lambda_identity": 0.0,
+                 **({"load_size": None} if _AUGMENT else {})},
     },
 }
 

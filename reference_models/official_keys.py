@@ -23,6 +23,7 @@ paper --dataset facades`` uses it without ``--checkpoint``. SPADE's and pix2pixH
 | pix2pixhd | ``label2city_1024p`` (NVIDIA/pix2pixHD README) | ``paper-cityscapes`` at 1024x2048 | ``latest_net_G.pth`` |
 | pix2pix | ``facades_label2photo`` (``scripts/download_pix2pix_model.sh``) | ``paper-facades`` | ``latest_net_G.pth`` |
 | oasis | ``oasis_{cityscapes,ade20k,coco}_pretrained.zip`` (boschresearch/OASIS README, Dropbox) | ``paper`` on cityscapes / ade20k / coco-stuff | ``best_EMA.pth`` (the evaluated EMA generator; ``*_G.pth`` loads too) |
+| cyclegan | ``{name}.pth`` (``scripts/download_cyclegan_model.sh`` of junyanz/pytorch-CycleGAN-and-pix2pix) | ``paper`` (resnet_9blocks) on the matching A images | ``latest_net_G.pth`` (G_A) |
 | esrgan | ``RRDB_ESRGAN_x4.pth`` / ``RRDB_PSNR_x4.pth`` (xinntao/ESRGAN README, Google Drive); BasicSR's renamed copies | ``paper`` / ``paper-psnr`` on any x4 dataset | the file itself (BasicSR's: ``params`` / ``params_ema`` inside) |
 
 The JSON fixtures in ``tests/fixtures/reference_models/`` list every key and shape of these generators, produced by
@@ -49,7 +50,8 @@ RELEASE_WEIGHTS = {("pix2pix", "paper-facades"): weight_files.PIX2PIX_FACADES}
 # method -> "module:function" renaming a release's keys to ours before the normalisations: ESRGAN's RRDBNet files
 # come with xinntao/ESRGAN's names (ours) or BasicSR's (``esrgan.official_to_ours``). The releases are registered in
 # ``weight_files.ESRGAN_RELEASES`` and used by ``SRReferenceGenerator.default_checkpoint`` (any SR dataset, x4).
-RENAMES = {"esrgan": "reference_models.esrgan:official_to_ours", "oasis": "reference_models.oasis:official_to_ours"}
+RENAMES = {"esrgan": "reference_models.esrgan:official_to_ours", "oasis": "reference_models.oasis:official_to_ours",
+           "ecgan": "reference_models.ecgan:official_to_ours", "cyclegan": "reference_models.cyclegan:official_to_ours"}
 
 
 def release_checkpoint(method: str, config: str, dataset: str) -> str:

@@ -8,6 +8,8 @@ from reference_models import weight_files  # noqa: F401  (registers the VGG19 an
 from reference_models.acgan import ACGAN
 from reference_models.cgan import CGAN
 from reference_models.context_encoder import ContextEncoder
+from reference_models.cyclegan import CycleGAN
+from reference_models.ecgan import ECGAN
 from reference_models.esrgan import ESRGAN
 from reference_models.oasis import OASIS
 from reference_models.pix2pix import Pix2Pix
@@ -22,4 +24,5 @@ METHODS = {"pix2pix": Pix2Pix, "pix2pixhd": Pix2PixHD, "spade": SPADEMethod,
            "cgan": CGAN, "acgan": ACGAN, "sngan-proj": SNGANProjection,
            "context-encoder": ContextEncoder}  # inpainting
 METHODS.update({"srresnet": SRResNet, "srgan": SRGAN, "esrgan": ESRGAN})  # super-resolution
-METHODS.update({"oasis": OASIS, "pix2pix-seg-clip": Pix2PixSegClip})  # semantic synthesis II
+METHODS.update({"oasis": OASIS, "pix2pix-seg-clip": Pix2PixSegClip, "ecgan": ECGAN})  # semantic synthesis II
+METHODS.update({"cyclegan": CycleGAN})  # unpaired translation

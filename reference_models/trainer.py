@@ -420,6 +420,8 @@ class Trainer:
                 "vgg_loss": vgg_status(),
                 # models with a CLIP term (pix2pix-seg-clip): whether it ran, as vgg_loss says for VGG
                 **({"clip_loss": model.clip_status()} if hasattr(model, "clip_status") else {}),
+                # models with a segmenter-based similarity term (ECGAN): whether it ran
+                **({"similarity_loss": model.similarity_status()} if hasattr(model, "similarity_status") else {}),
                 "train_seconds": round(prev_time + elapsed, 3),
                 "images_per_second": round(images / elapsed, 2) if elapsed > 0 and images else None,
                 "last_losses": {k: round(v, 5) for k, v in losses.items()},
