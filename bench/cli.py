@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--kid-subsets", type=int, default=100)
     e.add_argument("--kid-subset-size", type=int, default=1000)
     e.add_argument("--seed", type=int, default=0, help="seed of KID subsets and diversity pairs")
+    e.add_argument("--diversity-protocol", choices=("default", "munit"), default="default",
+                   help="pairs of a condition's samples scored by the diversity metrics: default (10 random pairs) or "
+                        "munit (samples 0-1, 2-3, ...: 19 pairs of independent outputs, as BicycleGAN / MUNIT)")
     e.add_argument("--no-cache", action="store_true", help="do not read or write cached real-image features")
     e.add_argument("--inception-weights", help="explicit path of the FID Inception file (default: resolver)")
     e.add_argument("--out", default="bench-eval.json", help="result JSON (written atomically; default %(default)s)")
@@ -84,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--train", action="store_true", help="train the method on the train split first")
     r.add_argument("--train-steps", type=int, help="training steps (default: the config's)")
     r.add_argument("--samples-per-label", type=int, default=1, help="samples per label map (>= 2 gives diversity)")
+    r.add_argument("--diversity-protocol", choices=("default", "munit"), default="default",
+                   help="default: 10 random pairs of each label map's samples; munit: 38 samples per input, LPIPS / "
+                        "MS-SSIM over the 19 pairs (0, 1), (2, 3), ... (BicycleGAN / MUNIT; sets --samples-per-label)")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     r.add_argument("--batch-size", type=int, default=8)
@@ -179,7 +185,7 @@ def _fmt(v: object) -> str:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from bench import distributed
-    from bench.evaluate import EvalOptions, evaluate_folders, read_classes
+    from bench.evaluate import DIVERSITY_PROTOCOLS, EvalOptions, evaluate_folders, read_classes
     from bench.fileio import check_writable_file
     from bench.results import write_eval_record
 
@@ -191,6 +197,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         metrics=args.metrics, batch_size=args.batch_size, device=device, per_sample_path=args.per_sample,
         kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, kid_seed=args.seed,
         diversity_seed=args.seed, segmenter=args.segmenter, num_classes=args.num_classes,
+        diversity_pairing=DIVERSITY_PROTOCOLS[args.diversity_protocol][0],
+        diversity_pairs=DIVERSITY_PROTOCOLS[args.diversity_protocol][1],
         ignore_index=args.ignore_index, cache=not args.no_cache, inception_weights=args.inception_weights,
         classes=read_classes(args.classes) if args.classes else None, classifier=args.classifier,
         cas_steps=args.cas_steps, mixed_sizes=args.mixed_sizes, crop_border=args.crop_border,
@@ -211,7 +219,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     rec = run(RunSpec(
         method=args.method, dataset=args.dataset, root=args.root, split=args.split, resolution=args.resolution,
         config=args.config, checkpoint=args.checkpoint, train=args.train, train_steps=args.train_steps,
-        samples_per_label=args.samples_per_label, seed=args.seed, device=_device(args.device),
+        samples_per_label=args.samples_per_label, diversity_protocol=args.diversity_protocol,
+        seed=args.seed, device=_device(args.device),
         batch_size=args.batch_size, out=args.out, results=args.results, segmenter=args.segmenter,
         metrics=args.metrics, limit=args.limit, partial=args.partial, any_resolution=args.any_resolution,
     ))

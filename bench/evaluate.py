@@ -47,6 +47,9 @@ class EvalOptions:
     is_seed: int = 2020
     diversity_pairs: int = 10
     diversity_seed: int = 0
+    # "random": diversity_pairs distinct random pairs of a condition's samples (seeded); "disjoint": samples (0, 1),
+    # (2, 3), ... by sample index, at most diversity_pairs (BicycleGAN / MUNIT: independent output pairs)
+    diversity_pairing: str = "random"
     segmenter: str | None = None
     num_classes: int | None = None
     ignore_index: int | None = 255
@@ -201,12 +204,33 @@ class BatchView:
             for g, idx in by_group.items():
                 if len(idx) < 2:
                     continue
+                if self.ctx.opts.diversity_pairing == "disjoint":
+                    idx = sorted(idx, key=lambda i: _sample_index(self.items[i].file.path))
+                    for k in range(min(len(idx) // 2, self.ctx.opts.diversity_pairs)):
+                        left.append(idx[2 * k])
+                        right.append(idx[2 * k + 1])
+                    continue
                 rng = np.random.default_rng([self.ctx.opts.diversity_seed, zlib.crc32(g.encode())])
                 for i, j in sample_pairs(len(idx), self.ctx.opts.diversity_pairs, rng):
                     left.append(idx[i])
                     right.append(idx[j])
             self._pairs = (left, right)
         return self._pairs
+
+
+def _sample_index(path: Any) -> tuple[int, str]:
+    """Sort key of a sample file ``<condition>/<i>.png``: i as a number (so 10 follows 9), then the name."""
+    stem = Path(path).stem
+    return (int(stem), stem) if stem.isdigit() else (2**62, stem)
+
+
+DIVERSITY_PAIRINGS = ("random", "disjoint")
+# named diversity protocols (``--diversity-protocol``): (pairing, pairs per condition, samples per condition that
+# `bench run` generates, None: the --samples-per-label given). "munit": LPIPS over 19 pairs of independent outputs
+# for each input (BicycleGAN, Zhu et al., NeurIPS 2017; MUNIT, Huang et al., ECCV 2018: 19 pairs for each of 100
+# inputs; for a split of more than 100 inputs, --limit 100 takes its first 100, recorded).
+DIVERSITY_PROTOCOLS: dict[str, tuple[str, int, int | None]] = {"default": ("random", 10, None),
+                                                                "munit": ("disjoint", 19, 38)}
 
 
 def _validate(opts: EvalOptions, wanted: list[str], explicit: bool) -> EvalOptions:
@@ -217,6 +241,10 @@ def _validate(opts: EvalOptions, wanted: list[str], explicit: bool) -> EvalOptio
         opts = dataclasses.replace(opts, batch_size=8 if str(opts.device) == "cpu" else 64)
     if opts.batch_size < 1:
         raise BenchError(f"batch size must be >= 1, got {opts.batch_size}")
+    if opts.diversity_pairing not in DIVERSITY_PAIRINGS:
+        raise BenchError(f"diversity pairing must be one of {', '.join(DIVERSITY_PAIRINGS)}, "
+                         f"got {opts.diversity_pairing!r}")
+    require_int("diversity_pairs", opts.diversity_pairs, 1)
     for flag, value in (("--seed", opts.kid_seed), ("--seed", opts.diversity_seed), ("is_seed", opts.is_seed)):
         require_int(flag, value, 0, 2**32 - 1)  # numpy's seed range
     if opts.cas_steps is not None:

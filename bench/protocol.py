@@ -12,7 +12,7 @@ from typing import Any
 #    protocol and the output quantisation joined the fingerprint
 PROTOCOL_VERSION = "2"
 _SET_ONLY = frozenset({"task", "classifier", "class_diversity", "cas", "knn", "extrapolation", "bootstrap",
-                       "dinov2_features", "clip_features", "y_channel"})  # see Protocol.task
+                       "dinov2_features", "clip_features", "y_channel", "diversity_pairing"})  # see Protocol.task
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,10 @@ class Protocol:
     msssim_scales: int | None = None
     diversity_pairs: int = 10  # random pairs per condition (AC-GAN protocol), seeded
     diversity_seed: int = 0
+    # how the diversity pairs are formed: None (the default, unset in the fingerprint) = ``diversity_pairs`` random
+    # distinct pairs among a condition's samples; "disjoint" = consecutive samples (0, 1), (2, 3), ...: independent
+    # output pairs, the protocol of BicycleGAN / MUNIT (19 pairs for each of 100 inputs)
+    diversity_pairing: str | None = None
     segmenter: str | None = None
     segmenter_sha256: str | None = None
     # every field of the segmenter's SegmenterProtocol (input size, normalisation, resize policy, ...), as a

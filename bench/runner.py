@@ -49,6 +49,7 @@ class RunSpec:
     train: bool = False
     train_steps: int | None = None
     samples_per_label: int = 1
+    diversity_protocol: str = "default"  # bench.evaluate.DIVERSITY_PROTOCOLS; "munit" generates 38 samples per label
     seed: int = 0
     device: str = "cpu"
     batch_size: int = 8
@@ -69,6 +70,15 @@ class RunSpec:
                 require_int(name, value)
         if self.train and self.checkpoint:
             raise BenchError("give either --checkpoint or --train, not both")
+        from bench.evaluate import DIVERSITY_PROTOCOLS
+
+        if self.diversity_protocol not in DIVERSITY_PROTOCOLS:
+            raise BenchError(f"--diversity-protocol must be one of {', '.join(DIVERSITY_PROTOCOLS)}, "
+                             f"got {self.diversity_protocol!r}")
+        need = DIVERSITY_PROTOCOLS[self.diversity_protocol][2]
+        if need is not None and self.samples_per_label not in (1, need):
+            raise BenchError(f"--diversity-protocol {self.diversity_protocol} generates {need} samples per label map; "
+                             f"drop --samples-per-label {self.samples_per_label} (or give {need})")
         if self.metrics is not None and not self.metrics:
             raise BenchError("--metrics names no metric")
 
@@ -254,7 +264,9 @@ def run(spec: RunSpec) -> dict[str, Any]:
           "bench.results.MethodInfo", field="method")  # refused before any work, not after the evaluation
 
     n = len(ds) if spec.limit is None else min(spec.limit, len(ds))
-    k_samples = spec.samples_per_label
+    from bench.evaluate import DIVERSITY_PROTOCOLS
+
+    k_samples = DIVERSITY_PROTOCOLS[spec.diversity_protocol][2] or spec.samples_per_label
     identity = {
         "method": name, "adapter": prov.get("adapter"), "config": spec.config,
         "checkpoint_sha256": prov.get("checkpoint_sha256"), "dataset": ds.fingerprint(), "n": n,
@@ -431,9 +443,10 @@ def run(spec: RunSpec) -> dict[str, Any]:
 def _eval_options(spec: RunSpec, ds: Any, keys: list[str], n: int, k_samples: int, partial: bool, device: str,
                   per_sample: Path | None) -> Any:
     """The evaluation's options and protocol fields (every rank of a distributed run builds the same)."""
-    from bench.evaluate import EvalOptions
+    from bench.evaluate import DIVERSITY_PROTOCOLS, EvalOptions
 
     task, task_params = ds.task, ds.task_params
+    pairing, pairs, _ = DIVERSITY_PROTOCOLS[spec.diversity_protocol]
     segmenter = (spec.segmenter or default_segmenter(ds)) if task.uses_labels else None
     task_fields = {"task": Protocol.freeze(task.protocol(task_params))} if task.protocol(task_params) else {}
     return EvalOptions(
@@ -441,7 +454,7 @@ def _eval_options(spec: RunSpec, ds: Any, keys: list[str], n: int, k_samples: in
         classes={keys[i]: task.class_of(ds[i]) for i in range(n)} if task.class_of else None,
         classifier=default_classifier(ds.card.name) if task.class_of else None,
         # the protocol's subset size: 1000, or N for smaller splits (recorded, no clamping warning)
-        kid_subset_size=min(1000, n),
+        kid_subset_size=min(1000, n), diversity_pairing=pairing, diversity_pairs=pairs,
         num_classes=ds.segmenter_num_classes if segmenter else None, ignore_index=ds.ignore_index,
         progress=spec.progress, per_sample_path=per_sample, mixed_sizes=ds.resolution is None,
         protocol_fields={"dataset": ds.card.id, "split": ds.split, "image_resize": ds.card.image_resize,

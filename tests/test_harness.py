@@ -441,3 +441,20 @@ def test_the_readme_adapter_example_conforms(tmp_path, monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(tmp_path))
     assert main(["check-adapter", "readme_example_pkg:MyGAN"]) == 0
     assert "conforms" in capsys.readouterr().out
+
+
+def test_munit_diversity_protocol_generates_38_samples_and_scores_19_pairs(tmp_path, capsys):
+    assert main(["run", "--method", "label-colouring", "--limit", "2", "--diversity-protocol", "munit",
+                 "--metrics", "msssim_diversity", "--results", str(tmp_path / "lb"), "--out", str(tmp_path / "r")]) == 0
+    (rec,) = records(tmp_path).values()
+    p = rec["protocol"]
+    assert (p["samples_per_condition"], p["diversity_pairing"], p["diversity_pairs"]) == (38, "disjoint", 19)
+    assert rec["seeds"]["samples_per_label"] == 38
+    assert sorted(int(f.stem) for f in (tmp_path / "r" / "fake").glob("*/*.png"))[-1] == 37
+    assert rec["metrics"]["msssim_diversity"] == pytest.approx(1.0)  # a deterministic method: identical samples
+    capsys.readouterr()
+    assert main(["run", "--method", "label-colouring", "--limit", "2", "--diversity-protocol", "munit",
+                 "--samples-per-label", "5", "--results", str(tmp_path / "lb2"), "--out", str(tmp_path / "r2")]) == 2
+    err = capsys.readouterr().err
+    assert "--diversity-protocol munit generates 38 samples per label map; drop --samples-per-label 5" in err
+    assert not (tmp_path / "r2").exists()

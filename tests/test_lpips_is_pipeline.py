@@ -133,3 +133,44 @@ def test_lpips_diversity_equals_direct_lpips_over_all_pairs(tmp_path, monkeypatc
         ref = np.mean([direct(to(samples[c][i]), to(samples[c][j])).item()
                        for c in range(2) for i, j in [(0, 1), (0, 2), (1, 2)]])
     assert rec["metrics"]["lpips_diversity"] == pytest.approx(ref, rel=1e-6)
+
+
+def test_munit_pairing_equals_direct_lpips_over_consecutive_sample_pairs(tmp_path, monkeypatch):
+    """--diversity-protocol munit (BicycleGAN / MUNIT): LPIPS over the pairs (0, 1), (2, 3), ... of each condition's
+    samples, numbered numerically (10.png follows 9.png), at most 19 pairs; against a direct lpips computation."""
+    from conftest import perturb, smooth_images, write_folder
+
+    from bench.errors import BenchError
+
+    torch.manual_seed(2)
+    alex = torchvision.models.alexnet(weights=None).state_dict()
+    _register_file(monkeypatch, tmp_path, "torchvision-alexnet", alex)
+    reals = smooth_images(2, seed=70)
+    write_folder(tmp_path / "real", reals)
+    k = 12  # 6 disjoint pairs; with 12 files, lexicographic order (0, 1, 10, 11, 2, ...) would pair other samples
+    samples = {c: perturb([reals[c]] * k, seed=80 + c, amount=60) for c in range(2)}
+    for c in range(2):
+        write_folder(tmp_path / "fake", samples[c], [f"{c:04d}/{i}.png" for i in range(k)])
+    direct = lpips.LPIPS(net="alex", pnet_rand=True, verbose=False).eval()
+    load_backbone(direct, alex)
+    to = lambda im: torch.from_numpy(im).permute(2, 0, 1)[None].float() / 127.5 - 1  # noqa: E731
+
+    def ref(pairs):
+        with torch.no_grad():
+            return np.mean([direct(to(samples[c][i]), to(samples[c][j])).item() for c in range(2) for i, j in pairs])
+
+    def run(**kw):
+        return evaluate_folders(tmp_path / "real", tmp_path / "fake",
+                                opts=EvalOptions(metrics=("lpips_diversity",), progress=False, **kw))
+
+    munit = run(diversity_pairing="disjoint", diversity_pairs=19)
+    assert munit["metrics"]["lpips_diversity"] == pytest.approx(ref([(i, i + 1) for i in range(0, k, 2)]), rel=1e-6)
+    capped = run(diversity_pairing="disjoint", diversity_pairs=2)
+    assert capped["metrics"]["lpips_diversity"] == pytest.approx(ref([(0, 1), (2, 3)]), rel=1e-6)
+    default = run()
+    assert munit["protocol"]["diversity_pairing"] == "disjoint" and munit["protocol"]["diversity_pairs"] == 19
+    # the default pairing is not written, so records made before the option keep their fingerprints
+    assert "diversity_pairing" not in default["protocol"]
+    assert len({munit["fingerprint"], capped["fingerprint"], default["fingerprint"]}) == 3
+    with pytest.raises(BenchError, match="diversity pairing must be one of random, disjoint, got 'pairs'"):
+        run(diversity_pairing="pairs")

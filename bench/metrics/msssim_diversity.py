@@ -18,9 +18,13 @@ class MSSSIMDiversity(MeanOf):
             self.update(ms_ssim(view.fake[left], view.fake[right], self.scales))
 
 
-def diversity_protocol(ctx) -> dict[str, int]:
-    """The pairs both diversity metrics draw: ``diversity_pairs`` per condition, seeded per condition."""
-    return {"diversity_pairs": ctx.opts.diversity_pairs, "diversity_seed": ctx.opts.diversity_seed}
+def diversity_protocol(ctx) -> dict[str, int | str]:
+    """The pairs both diversity metrics draw: ``diversity_pairs`` per condition, seeded per condition; the pairing
+    only when it is not the default random one (so earlier records keep their fingerprints)."""
+    out: dict[str, int | str] = {"diversity_pairs": ctx.opts.diversity_pairs, "diversity_seed": ctx.opts.diversity_seed}
+    if ctx.opts.diversity_pairing != "random":
+        out["diversity_pairing"] = ctx.opts.diversity_pairing
+    return out
 
 
 def _protocol(ctx) -> dict[str, int | None]:
