@@ -102,8 +102,8 @@ def test_report_of_the_committed_leaderboard(committed_report, capsys):
     assert "no per-sample data" not in page and "Per-sample results" in page and "worst/" in page
     assert "no per-sample data" in (out / "digits.html").read_text()
     gallery = Image.open(out / f"assets/synthetic-streets/{FINGERPRINT}-gallery.png")
-    # 9 columns (condition, 7 methods, real) x 4 rows of 64px cells enlarged to 128px, 4px apart
-    assert gallery.size == (9 * 128 + 8 * 4, 4 * 128 + 3 * 4)
+    # 10 columns (condition, 8 methods, real) x 4 rows of 64px cells enlarged to 128px, 4px apart
+    assert gallery.size == (10 * 128 + 9 * 4, 4 * 128 + 3 * 4)
     digits = (out / "digits.html").read_text()
     assert "per-class-iou" not in digits and "intra-FID ↓" in digits  # the class track's columns, no IoU
     assert "Reported in papers" not in page  # reported.csv has no synthetic-streets rows
@@ -113,11 +113,11 @@ def test_gallery_cells_are_the_grids_cells(committed_report):
     """The gallery's spade column, row 0, is the first sample cell of spade's grid, enlarged 2x."""
     grid = np.asarray(Image.open(LEADERBOARD / "results/synthetic-streets" / f"{SPADE}.png").convert("RGB"))
     gallery = np.asarray(Image.open(committed_report / f"assets/synthetic-streets/{FINGERPRINT}-gallery.png"))
-    col = 7  # condition, label-colouring, oasis, oracle, pix2pix, pix2pix-seg-clip, pix2pixhd, spade
+    col = 8  # condition, ecgan, label-colouring, oasis, oracle, pix2pix, pix2pix-seg-clip, pix2pixhd, spade
     cell = gallery[:128, col * 132: col * 132 + 128]
     assert np.array_equal(cell[::2, ::2], grid[:64, 64:128])
     assert np.array_equal(gallery[:128, :128][::2, ::2], grid[:64, :64])  # condition column
-    assert np.array_equal(gallery[:128, 8 * 132:][::2, ::2], grid[:64, 128:192])  # real column
+    assert np.array_equal(gallery[:128, 9 * 132:][::2, ::2], grid[:64, 128:192])  # real column
 
 
 def test_every_link_is_relative_and_exists(committed_report):
@@ -148,7 +148,9 @@ def test_chart_values_match_the_table(committed_report):
     records = [r for r in load_records(LEADERBOARD / "results") if r["dataset"]["card"].startswith("synthetic-streets@")]
     sub = records_frame(records)
     no_reported = reported_or_empty(LEADERBOARD / "no-such.csv")  # an empty frame of reported.csv's columns
-    (table,) = report._tables("synthetic-streets", sub, records, no_reported)
+    tables = report._tables("synthetic-streets", sub, records, no_reported)
+    # the single-sample protocol of the main rows (a second table holds the 3-samples-per-label diversity rows)
+    (table,) = [t for t in tables if t.fingerprint == FINGERPRINT]
     keys = report._metric_keys(table)
     assert keys == ["fid", "kid", "miou", "pixel_acc", "psnr", "ssim", "precision", "recall", "density", "coverage"]
     stats = report._seed_stats(table, keys)

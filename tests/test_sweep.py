@@ -122,7 +122,7 @@ def test_cells_and_ids(tmp_path):
 def test_the_committed_leaderboard_sweep_reads():
     """leaderboard/sweeps/synthetic-streets.toml (what made the synthetic-streets records) is a valid matrix."""
     sweep = load_matrix(Path(__file__).resolve().parents[1] / "leaderboard" / "sweeps" / "synthetic-streets.toml")
-    assert len(sweep.cells) == 13 and sweep.executor["threads"] == 1  # 2 baselines, 3 minis x 3 seeds, 2 x 1 seed
+    assert len(sweep.cells) == 14 and sweep.executor["threads"] == 1  # 2 baselines, 3 minis x 3 seeds, 3 x 1 seed
     assert sweep.results == Path(__file__).resolve().parents[1] / "leaderboard"
 
 
