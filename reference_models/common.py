@@ -253,7 +253,9 @@ class ReferenceGenerator(Generator):
                 out["training"] = {k: rec.get(k) for k in (
                     "step", "steps_total", "complete", "batch_size", "world_size", "device", "amp", "vgg_loss",
                     "train_seconds", "images_per_second", "torch")}
-                for key in ("clip_loss", "similarity_loss"):  # models with a CLIP / segmenter-similarity term
+                # only where the training record has them: the CPU capability (train.json files of before 2026-12
+                # lack it) and the CLIP / segmenter-similarity terms of the models that have one
+                for key in ("cpu_capability", "clip_loss", "similarity_loss"):
                     if key in rec:
                         out["training"][key] = rec[key]
                 out["training"]["seed"] = rec.get("identity", {}).get("seed")

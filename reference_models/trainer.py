@@ -416,6 +416,9 @@ class Trainer:
                 "batch_size": self.batch_size,
                 "world_size": self.world,
                 "device": str(self.device),
+                # the CPU kernels torch dispatched to (e.g. AVX2, AVX512): float sums differ between them, and GAN
+                # training amplifies that, so weights are bit-reproducible only on the same capability
+                "cpu_capability": torch.backends.cpu.get_cpu_capability(),
                 "amp": self.amp,
                 "vgg_loss": vgg_status(),
                 # models with a CLIP term (pix2pix-seg-clip): whether it ran, as vgg_loss says for VGG

@@ -420,3 +420,6 @@ def test_training_record_says_whether_the_similarity_loss_ran(tmp_path, train_ds
         rec = json.loads((out / "train.json").read_text())
         assert rec["similarity_loss"].startswith(expect), rec["similarity_loss"]
         assert gen.provenance()["training"]["similarity_loss"] == rec["similarity_loss"]  # the run record's block
+        # and the CPU kernels the weights were computed with (bit-reproducible only on the same capability)
+        assert rec["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+        assert gen.provenance()["training"]["cpu_capability"] == rec["cpu_capability"]
