@@ -335,6 +335,13 @@ def evaluate_folders(
     groups: dict[str, list[_Fake]] = {}
     for p in pairs:
         groups.setdefault(p.group, []).append(p)
+    if opts.diversity_pairing == "disjoint":  # a protocol of N independent pairs: fewer samples would score fewer
+        need = 2 * opts.diversity_pairs
+        short = next(((g, len(m)) for g, m in sorted(groups.items()) if len(m) < need), None)
+        if short is not None:
+            raise BenchError(f"disjoint diversity pairing ({opts.diversity_pairs} pairs: --diversity-protocol munit) "
+                             f"needs {need} samples of every condition; condition '{short[0]}' has {short[1]} in "
+                             f"{fake_dir}")
     sizes = {f.size for f in fakes}
     size = (fakes[0].size[1], fakes[0].size[0]) if len(sizes) == 1 and one_size else None
     ctx = EvalContext(opts, reals, fakes, pairs, groups, size,

@@ -2,12 +2,14 @@
 
 A run directory holds everything a run produces; every file in it is written atomically, so a run killed at
 any point and started again with the same command resumes: existing samples are kept (each one is a complete
-PNG or absent), a finished evaluation is not redone, and the record is written last::
+PNG or absent), a finished evaluation is not redone (unless it was made with other --metrics, --segmenter or
+--diversity-protocol), and the record is written last::
 
     <run dir>/run.json          what defines the run (a different run refuses to reuse this folder)
     <run dir>/fake/<key>.png    the generated samples (<key>/<k>.png with several samples per label map)
     <run dir>/manifest.json     every sample with its seed and sha256 (written when generation is complete)
     <run dir>/evaluation.json   the metric engine's record (written when evaluation is complete)
+    <run dir>/evaluation.request.json   the options that evaluation was made with
     <run dir>/grid.png          label | samples | real, for the first label maps
 
 Real images and segmenter labels of a split are exported once per source content (sha256 of every source file)
@@ -395,12 +397,21 @@ def run(spec: RunSpec) -> dict[str, Any]:
         per_sample_file = run_dir / "per_sample.parquet"
         if evaluation is not None and not per_sample_file.is_file():
             evaluation = None  # a run folder of an older version (every evaluation writes one): evaluated again
+        # what was asked of the evaluation (metrics, segmenter, diversity protocol): the samples are the run's, but an
+        # evaluation made under other options is not this run's number
+        request_file = run_dir / "evaluation.request.json"
+        request = _eval_request(spec)
+        if evaluation is not None and _read_json_or_none(request_file) != request:
+            print(f"note: {eval_file} was made with other evaluation options (--metrics, --segmenter or "
+                  "--diversity-protocol); evaluating again", file=sys.stderr)
+            evaluation = None
         distributed.broadcast(evaluation is None)  # the other ranks join the evaluation, or are done
         if evaluation is None:
             per_sample_file.unlink(missing_ok=True)
             evaluation = evaluate_folders(real_dir, fake_dir, label_dir,
                                           _eval_options(spec, ds, keys, n, k_samples, partial, device, per_sample_file))
             write_eval_record(eval_file, evaluation)
+            atomic_write_bytes(request_file, json_bytes(request))
         timings["evaluate_s"] = time.perf_counter() - t
 
         grid_png = run_dir / "grid.png"
@@ -502,6 +513,12 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise BenchError(f"{path}: {what} is not a JSON object; delete it (or the run folder) to start again")
     return obj
+
+
+def _eval_request(spec: RunSpec) -> dict[str, Any]:
+    """The options of a run that change its evaluation but not its samples (``evaluation.request.json``)."""
+    metrics = list(spec.metrics) if spec.metrics is not None else None  # as JSON reads it back
+    return {"metrics": metrics, "segmenter": spec.segmenter, "diversity_protocol": spec.diversity_protocol}
 
 
 def _read_json_or_none(path: Path) -> Any:

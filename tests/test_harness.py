@@ -458,3 +458,11 @@ def test_munit_diversity_protocol_generates_38_samples_and_scores_19_pairs(tmp_p
     err = capsys.readouterr().err
     assert "--diversity-protocol munit generates 38 samples per label map; drop --samples-per-label 5" in err
     assert not (tmp_path / "r2").exists()
+    # the same 38 samples under the default protocol, in the same run folder: the samples are reused, the munit
+    # evaluation is not (it was made with other options), so the record is the default protocol's
+    assert main(["run", "--method", "label-colouring", "--limit", "2", "--samples-per-label", "38",
+                 "--metrics", "msssim_diversity", "--results", str(tmp_path / "lb3"), "--out", str(tmp_path / "r")]) == 0
+    assert "made with other evaluation options" in capsys.readouterr().err
+    (rec3,) = [json.loads(f.read_text()) for f in (tmp_path / "lb3" / "results").glob("*/*.json")]
+    assert "diversity_pairing" not in rec3["protocol"] and rec3["protocol"]["diversity_pairs"] == 10
+    assert rec3["fingerprint"] != rec["fingerprint"]

@@ -137,7 +137,8 @@ def test_lpips_diversity_equals_direct_lpips_over_all_pairs(tmp_path, monkeypatc
 
 def test_munit_pairing_equals_direct_lpips_over_consecutive_sample_pairs(tmp_path, monkeypatch):
     """--diversity-protocol munit (BicycleGAN / MUNIT): LPIPS over the pairs (0, 1), (2, 3), ... of each condition's
-    samples, numbered numerically (10.png follows 9.png), at most 19 pairs; against a direct lpips computation."""
+    samples, numbered numerically (10.png follows 9.png), against a direct lpips computation; a condition with fewer
+    samples than the pairs need is refused, not scored on fewer pairs."""
     from conftest import perturb, smooth_images, write_folder
 
     from bench.errors import BenchError
@@ -163,14 +164,16 @@ def test_munit_pairing_equals_direct_lpips_over_consecutive_sample_pairs(tmp_pat
         return evaluate_folders(tmp_path / "real", tmp_path / "fake",
                                 opts=EvalOptions(metrics=("lpips_diversity",), progress=False, **kw))
 
-    munit = run(diversity_pairing="disjoint", diversity_pairs=19)
+    munit = run(diversity_pairing="disjoint", diversity_pairs=6)
     assert munit["metrics"]["lpips_diversity"] == pytest.approx(ref([(i, i + 1) for i in range(0, k, 2)]), rel=1e-6)
     capped = run(diversity_pairing="disjoint", diversity_pairs=2)
     assert capped["metrics"]["lpips_diversity"] == pytest.approx(ref([(0, 1), (2, 3)]), rel=1e-6)
     default = run()
-    assert munit["protocol"]["diversity_pairing"] == "disjoint" and munit["protocol"]["diversity_pairs"] == 19
+    assert munit["protocol"]["diversity_pairing"] == "disjoint" and munit["protocol"]["diversity_pairs"] == 6
     # the default pairing is not written, so records made before the option keep their fingerprints
     assert "diversity_pairing" not in default["protocol"]
     assert len({munit["fingerprint"], capped["fingerprint"], default["fingerprint"]}) == 3
+    with pytest.raises(BenchError, match="needs 38 samples of every condition; condition '0000' has 12 in "):
+        run(diversity_pairing="disjoint", diversity_pairs=19)  # the munit protocol's 19 pairs on 12 samples
     with pytest.raises(BenchError, match="diversity pairing must be one of random, disjoint, got 'pairs'"):
         run(diversity_pairing="pairs")
