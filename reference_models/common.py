@@ -208,23 +208,28 @@ class ReferenceGenerator(Generator):
         return state
 
     # -- generation
+    def _per_sample(self, seeds: Sequence[int], make: Any) -> list[torch.Tensor]:
+        """``make(i, seed)`` for each sample, one at a time (exact batch-size independence on every backend), each
+        under ``seeded(seed)``, in eval mode (the model's mode restored after)."""
+        outs = []
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            for i, seed in enumerate(seeds):
+                with seeded(int(seed), self.device):
+                    outs.append(make(i, int(seed)))
+        finally:
+            self.model.train(was_training)
+        return outs
+
     @torch.no_grad()
     def generate(self, batch: dict[str, Any], *, seeds: Sequence[int]) -> torch.Tensor:
         label = batch["label"]
         inst = batch.get("instance")
         if inst is None:
             inst = torch.zeros_like(label)
-        outs = []
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            for i, seed in enumerate(seeds):  # one at a time: exact batch-size independence on every backend
-                with seeded(int(seed), self.device):
-                    x = self.model.generate(label[i:i + 1].to(self.device), inst[i:i + 1].to(self.device), int(seed))
-                outs.append(to_uint8(x))
-        finally:
-            self.model.train(was_training)
-        out = torch.cat(outs)
+        out = torch.cat(self._per_sample(seeds, lambda i, seed: to_uint8(self.model.generate(
+            label[i:i + 1].to(self.device), inst[i:i + 1].to(self.device), seed))))
         h, w = self.info.resolution
         if tuple(out.shape[-2:]) != (h, w):
             raise BenchError(f"{self.method_key}: generated {list(out.shape[-2:])}, expected {[h, w]}")

@@ -59,7 +59,7 @@ import torch.nn.functional as F
 
 from bench.adapter import DatasetInfo, register_method
 from bench.errors import BenchError
-from reference_models.common import GANModel, ReferenceGenerator, image_to_float, seeded, to_uint8
+from reference_models.common import GANModel, ReferenceGenerator, image_to_float, to_uint8
 from reference_models.losses import gan_loss
 
 MEAN_FILL = (117.0, 104.0, 123.0)  # train.lua's hole colour (0..255)
@@ -349,15 +349,8 @@ class ContextEncoder(ReferenceGenerator):
         if "masked_image" not in batch:  # the trainer's sample grid passes dataset batches: pose the task on them
             batch = self._task_batch(batch)
         masked, hole = batch["masked_image"], batch["mask"].to(torch.bool)
-        was_training = self.model.training
-        self.model.eval()
-        outs = []
-        try:
-            for i, seed in enumerate(seeds):  # one at a time: exact batch-size independence
-                with seeded(int(seed), self.device):
-                    outs.append(self.model.complete(masked[i : i + 1].to(self.device), hole[i : i + 1].to(self.device)))
-        finally:
-            self.model.train(was_training)
+        outs = self._per_sample(seeds, lambda i, seed: self.model.complete(masked[i : i + 1].to(self.device),
+                                                                         hole[i : i + 1].to(self.device)))
         out = torch.cat(outs) if outs else torch.zeros((0, 3, *self.info.resolution), dtype=torch.uint8)
         if tuple(out.shape[-2:]) != tuple(self.info.resolution):
             raise BenchError(f"{self.method_key}: generated {list(out.shape[-2:])}, expected "

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 from bench.adapter import DatasetInfo, register_method
 from bench.errors import BenchError
-from reference_models.common import GANModel, ReferenceGenerator, image_to_float, seeded, to_uint8
+from reference_models.common import GANModel, ReferenceGenerator, image_to_float, to_uint8
 from reference_models.discriminators import PatchDiscriminator, norm_2d
 from reference_models.losses import gan_loss
 from reference_models.pix2pix import _init_normal
@@ -313,16 +313,8 @@ class CycleGAN(ReferenceGenerator):
         if "source" not in batch:
             raise BenchError(f"{self.method_key}: the batch has no 'source' images (keys: {', '.join(sorted(batch))})")
         source = batch["source"]
-        was_training = self.model.training
-        self.model.eval()
-        outs = []
-        try:
-            for i, seed in enumerate(seeds):  # one at a time: exact batch-size independence
-                with seeded(int(seed), self.device):
-                    x = image_to_float(source[i : i + 1].to(self.device))
-                    outs.append(to_uint8(self.model.translate(x)))
-        finally:
-            self.model.train(was_training)
+        outs = self._per_sample(seeds, lambda i, seed: to_uint8(self.model.translate(
+            image_to_float(source[i : i + 1].to(self.device)))))
         res = self.info.resolution
         out = torch.cat(outs) if outs else torch.zeros((0, 3, *(res or source.shape[-2:])), dtype=torch.uint8)
         if res is not None and tuple(out.shape[-2:]) != tuple(res):

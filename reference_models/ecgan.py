@@ -47,7 +47,7 @@ from bench.adapter import DatasetInfo, register_method
 from reference_models.common import GANModel, ReferenceGenerator, image_to_float
 from reference_models.discriminators import MultiscaleDiscriminatorSPADE
 from reference_models.losses import feature_matching, gan_loss
-from reference_models.spade import UPSAMPLING, SPADEResnetBlock, _init_xavier
+from reference_models.spade import _init_xavier, add_trunk_blocks, latent_size, trunk_forward
 
 
 # ----------------------------------------------------------------------------- the edge target (scripts/canny.m)
@@ -218,30 +218,11 @@ class ECGANGenerator(nn.Module):
                  norm_g: str = "spectralspadesyncbatch3x3", num_upsampling_layers: str = "normal",
                  nhidden: int = 128) -> None:
         super().__init__()
-        if num_upsampling_layers not in UPSAMPLING:
-            raise ValueError(f"num_upsampling_layers must be one of {sorted(UPSAMPLING)}")
         nf = ngf
         self.mode = num_upsampling_layers
-        h, w = resolution
-        n_up = UPSAMPLING[num_upsampling_layers]
-        if w % 2 ** n_up or h % 2 ** n_up:
-            raise ValueError(f"ECGAN: resolution {h}x{w} must be divisible by {2 ** n_up} ({num_upsampling_layers})")
-        self.sw = w // 2 ** n_up
-        self.sh = round(self.sw / (w / h))
+        self.sh, self.sw = latent_size(resolution, num_upsampling_layers, "ECGAN")
         self.fc = nn.Conv2d(semantic_nc, 16 * nf, 3, padding=1)
-        blk = lambda fin, fout: SPADEResnetBlock(fin, fout, norm_g, semantic_nc, nhidden)  # noqa: E731
-        self.head_0 = blk(16 * nf, 16 * nf)
-        self.G_middle_0 = blk(16 * nf, 16 * nf)
-        self.G_middle_1 = blk(16 * nf, 16 * nf)
-        self.up_0 = blk(16 * nf, 8 * nf)
-        self.up_1 = blk(8 * nf, 4 * nf)
-        self.up_2 = blk(4 * nf, 2 * nf)
-        self.up_3 = blk(2 * nf, 1 * nf)
-        final_nc = nf
-        if num_upsampling_layers == "most":
-            self.up_4 = blk(nf, nf // 2)
-            final_nc = nf // 2
-        self.final_nc = final_nc
+        self.final_nc = final_nc = add_trunk_blocks(self, semantic_nc, nf, norm_g, nhidden, num_upsampling_layers)
         conv = lambda i, o: nn.Conv2d(i, o, 3, padding=1)  # noqa: E731
         self.conv_img1, self.conv_img2, self.conv_img3, self.conv_img4 = (
             conv(final_nc, 32), conv(32, 16), conv(16, 8), conv(8, 3))
@@ -256,17 +237,7 @@ class ECGANGenerator(nn.Module):
         self.up = nn.Upsample(scale_factor=2)
 
     def trunk(self, seg: torch.Tensor) -> torch.Tensor:
-        x = self.fc(F.interpolate(seg, size=(self.sh, self.sw)))
-        x = self.head_0(x, seg)
-        x = self.G_middle_0(self.up(x), seg)
-        if self.mode in ("more", "most"):
-            x = self.up(x)
-        x = self.G_middle_1(x, seg)
-        for name in ("up_0", "up_1", "up_2", "up_3"):
-            x = getattr(self, name)(self.up(x), seg)
-        if self.mode == "most":
-            x = self.up_4(self.up(x), seg)
-        return x
+        return trunk_forward(self, self.fc(F.interpolate(seg, size=(self.sh, self.sw))), seg)
 
     def forward(self, seg: torch.Tensor, features: bool = False):
         x = self.trunk(seg)

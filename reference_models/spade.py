@@ -83,36 +83,63 @@ class SPADEResnetBlock(nn.Module):
 UPSAMPLING = {"normal": 5, "more": 6, "most": 7}
 
 
+def latent_size(resolution: tuple[int, int], mode: str, what: str) -> tuple[int, int]:
+    """(sh, sw) of the first feature map, as the authors' compute_latent_vector_size (crop_size // 2**n, then
+    / aspect ratio); the resolution must be divisible by 2**n for the mode's n upsamplings."""
+    if mode not in UPSAMPLING:
+        raise ValueError(f"num_upsampling_layers must be one of {sorted(UPSAMPLING)}")
+    h, w = resolution
+    n_up = UPSAMPLING[mode]
+    if w % 2 ** n_up or h % 2 ** n_up:
+        raise ValueError(f"{what}: resolution {h}x{w} must be divisible by {2 ** n_up} ({mode})")
+    sw = w // 2 ** n_up
+    return round(sw / (w / h)), sw
+
+
+def add_trunk_blocks(module: nn.Module, semantic_nc: int, nf: int, norm_g: str, nhidden: int, mode: str) -> int:
+    """Register the authors' SPADE residual blocks (head_0, G_middle_0/1, up_0..up_3, up_4 for "most") on
+    ``module`` under their names (so released files load); returns the last block's width. Shared by SPADE's and
+    ECGAN's generators."""
+    blk = lambda fin, fout: SPADEResnetBlock(fin, fout, norm_g, semantic_nc, nhidden)  # noqa: E731
+    module.head_0 = blk(16 * nf, 16 * nf)
+    module.G_middle_0 = blk(16 * nf, 16 * nf)
+    module.G_middle_1 = blk(16 * nf, 16 * nf)
+    module.up_0 = blk(16 * nf, 8 * nf)
+    module.up_1 = blk(8 * nf, 4 * nf)
+    module.up_2 = blk(4 * nf, 2 * nf)
+    module.up_3 = blk(2 * nf, 1 * nf)
+    if mode == "most":
+        module.up_4 = blk(nf, nf // 2)
+        return nf // 2
+    return nf
+
+
+def trunk_forward(module: nn.Module, x: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
+    """The blocks of ``add_trunk_blocks`` from the first feature map ``x`` to full resolution (``module.up``:
+    nearest 2x upsampling; ``module.mode``: the upsampling mode)."""
+    x = module.G_middle_0(module.up(module.head_0(x, seg)), seg)
+    if module.mode in ("more", "most"):
+        x = module.up(x)
+    x = module.G_middle_1(x, seg)
+    for name in ("up_0", "up_1", "up_2", "up_3"):
+        x = getattr(module, name)(module.up(x), seg)
+    if module.mode == "most":
+        x = module.up_4(module.up(x), seg)
+    return x
+
+
 class SPADEGenerator(nn.Module):
     def __init__(self, semantic_nc: int, resolution: tuple[int, int], ngf: int = 64, norm_g: str = "spectralspadebatch3x3",
                  num_upsampling_layers: str = "normal", use_vae: bool = False, z_dim: int = 256, nhidden: int = 128):
         super().__init__()
-        if num_upsampling_layers not in UPSAMPLING:
-            raise ValueError(f"num_upsampling_layers must be one of {sorted(UPSAMPLING)}")
         nf = ngf
         self.ngf, self.use_vae, self.z_dim, self.mode = ngf, use_vae, z_dim, num_upsampling_layers
-        h, w = resolution
-        n_up = UPSAMPLING[num_upsampling_layers]
-        if w % 2 ** n_up or h % 2 ** n_up:
-            raise ValueError(f"SPADE: resolution {h}x{w} must be divisible by {2 ** n_up} ({num_upsampling_layers})")
-        self.sw = w // 2 ** n_up
-        self.sh = round(self.sw / (w / h))  # as compute_latent_vector_size: crop_size // 2**n, / aspect_ratio
+        self.sh, self.sw = latent_size(resolution, num_upsampling_layers, "SPADE")
         if use_vae:
             self.fc = nn.Linear(z_dim, 16 * nf * self.sw * self.sh)
         else:
             self.fc = nn.Conv2d(semantic_nc, 16 * nf, 3, padding=1)
-        blk = lambda fin, fout: SPADEResnetBlock(fin, fout, norm_g, semantic_nc, nhidden)  # noqa: E731
-        self.head_0 = blk(16 * nf, 16 * nf)
-        self.G_middle_0 = blk(16 * nf, 16 * nf)
-        self.G_middle_1 = blk(16 * nf, 16 * nf)
-        self.up_0 = blk(16 * nf, 8 * nf)
-        self.up_1 = blk(8 * nf, 4 * nf)
-        self.up_2 = blk(4 * nf, 2 * nf)
-        self.up_3 = blk(2 * nf, 1 * nf)
-        final_nc = nf
-        if num_upsampling_layers == "most":
-            self.up_4 = blk(nf, nf // 2)
-            final_nc = nf // 2
+        final_nc = add_trunk_blocks(self, semantic_nc, nf, norm_g, nhidden, num_upsampling_layers)
         self.conv_img = nn.Conv2d(final_nc, 3, 3, padding=1)
         self.up = nn.Upsample(scale_factor=2)
 
@@ -123,16 +150,7 @@ class SPADEGenerator(nn.Module):
             x = self.fc(z).view(-1, 16 * self.ngf, self.sh, self.sw)
         else:
             x = self.fc(F.interpolate(seg, size=(self.sh, self.sw)))
-        x = self.head_0(x, seg)
-        x = self.up(x)
-        x = self.G_middle_0(x, seg)
-        if self.mode in ("more", "most"):
-            x = self.up(x)
-        x = self.G_middle_1(x, seg)
-        for name in ("up_0", "up_1", "up_2", "up_3"):
-            x = getattr(self, name)(self.up(x), seg)
-        if self.mode == "most":
-            x = self.up_4(self.up(x), seg)
+        x = trunk_forward(self, x, seg)
         return torch.tanh(self.conv_img(F.leaky_relu(x, 0.2)))
 
 
