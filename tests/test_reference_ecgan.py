@@ -26,12 +26,7 @@ from reference_models.trainer import StepContext
 FIXTURES = Path(__file__).parent / "fixtures" / "reference_models" / "ecgan"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one intra-op thread
 
 
 def streets(resolution=(32, 32)):
