@@ -101,6 +101,8 @@ class DatasetRecord(TypedDict):
     partial: NotRequired[bool]  # not the whole split (--limit / --partial); absent in older result/1 records
     layout: NotRequired[str]  # the card's file layout read; absent in older result/1 records
     has_instances: NotRequired[bool]  # instance maps were present; absent in older result/1 records
+    # unpaired folder sets: the partner split whose images are the real side ({"split", "manifest_sha256", "n"})
+    real_split: NotRequired[dict[str, Any]]
 
 
 class Seeds(TypedDict):

@@ -108,13 +108,25 @@ def source_digest(ds: Any, indices: list[int], progress: bool | None) -> str:
 EXPORT_FORMAT = 2  # 2: keyed by source content, every exported file's sha256 in export.json
 
 
-def export_real(ds: Any, n: int, progress: bool | None) -> tuple[Path, Path | None, list[str]]:
-    """Real images and (for tasks with label maps) segmenter-space labels of the first ``n`` samples at the eval
-    resolution, exported into the cache once per source content and protocol, shared by all methods and
-    concurrent runs (atomic files).
+def export_real(ds: Any, n: int, progress: bool | None,
+                real_ds: Any = None) -> tuple[Path, Path | None, list[str]]:
+    """(real folder, label folder, keys of the first ``n`` conditions): the real images and (for tasks with label
+    maps) segmenter-space labels of the first ``n`` samples at the eval resolution; or, when the dataset has a
+    separate real set (``real_ds``: an unpaired folder set's partner split), all of that set's images.
 
-    A cached export is verified file by file against the sha256s of its ``export.json``; a damaged or edited
-    file is re-exported from the source (with a warning), never scored."""
+    Exported into the cache once per source content and protocol, shared by all methods and concurrent runs
+    (atomic files). A cached export is verified file by file against the sha256s of its ``export.json``; a damaged
+    or edited file is re-exported from the source (with a warning), never scored."""
+    keys = [ds.samples[i].key for i in range(n)]
+    if real_ds is not None:
+        real_dir, label_dir = _export_images(real_ds, len(real_ds), progress)
+    else:
+        real_dir, label_dir = _export_images(ds, n, progress)
+    return real_dir, label_dir, keys
+
+
+def _export_images(ds: Any, n: int, progress: bool | None) -> tuple[Path, Path | None]:
+    """The export of ``export_real`` for the first ``n`` items of ``ds``."""
     import numpy as np
 
     from bench.fileio import atomic_write_bytes, sha256_file
@@ -164,7 +176,7 @@ def export_real(ds: Any, n: int, progress: bool | None) -> tuple[Path, Path | No
             index[keys[i]]["label"] = sha256_file(label_dir / f"{keys[i]}.png")
     if todo or not index_file.is_file():
         atomic_write_bytes(index_file, json_bytes({"identity": ident, "files": {k: index[k] for k in keys}}))
-    return real_dir, (label_dir if with_labels else None), keys
+    return real_dir, (label_dir if with_labels else None)
 
 
 def check_split(ds: Any, limit: int | None, partial: bool) -> bool:
@@ -227,6 +239,13 @@ def run(spec: RunSpec) -> dict[str, Any]:
     ds = get_dataset(spec.dataset, spec.root, spec.split, spec.resolution)
     task, task_params = ds.task, ds.task_params
     partial = check_split(ds, spec.limit, spec.partial)
+    # an unpaired folder set's real side is its partner split (testA -> all of testB), not the evaluated items
+    real_ds = getattr(ds, "real_set", None)
+    if real_ds is not None:
+        if getattr(cls, "needs_image", False):
+            raise BenchError(f"method '{spec.method}' reads the real image of each condition; {ds.card.name} "
+                             f"{ds.split} has none (its real set is {real_ds.split}, unpaired)")
+        partial = check_split(real_ds, None, spec.partial) or partial
     native = cls.native_resolution(ds.card.name, spec.config)
     if (native is not None and not spec.train and ds.resolution is not None and tuple(native) != tuple(ds.resolution)
             and not spec.any_resolution):
@@ -241,8 +260,12 @@ def run(spec: RunSpec) -> dict[str, Any]:
 
     checkpoint = spec.checkpoint
     if spec.train:
-        train_ds = get_dataset(spec.dataset, spec.root, "train", spec.resolution)
-        train_dir = Path(spec.out or "bench-runs") / f"train-{spec.method}-{spec.config or 'default'}-{ds.card.name}-seed{spec.seed}"
+        # unpaired folder sets train on the evaluated domain's own train folder (testA -> trainA)
+        train_split = getattr(ds, "train_split", "train")
+        train_ds = get_dataset(spec.dataset, spec.root, train_split, spec.resolution)
+        split_tag = f"-{train_split}" if train_split != "train" else ""
+        train_dir = (Path(spec.out or "bench-runs")
+                     / f"train-{spec.method}-{spec.config or 'default'}-{ds.card.name}{split_tag}-seed{spec.seed}")
         t = time.perf_counter()
         trainer = _construct(cls, name, info, device, None, spec.config)
         # under torchrun every rank trains (the reference trainer is data-parallel); rank 0 writes the weights
@@ -266,6 +289,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
           "bench.results.MethodInfo", field="method")  # refused before any work, not after the evaluation
 
     n = len(ds) if spec.limit is None else min(spec.limit, len(ds))
+    n_real = len(real_ds) if real_ds is not None else n  # real images the distribution metrics compare with
     from bench.evaluate import DIVERSITY_PROTOCOLS
 
     k_samples = DIVERSITY_PROTOCOLS[spec.diversity_protocol][2] or spec.samples_per_label
@@ -292,10 +316,10 @@ def run(spec: RunSpec) -> dict[str, Any]:
                                      "choose another --out")
             else:
                 atomic_write_bytes(spec_file, json_bytes({"run_id": run_id, "identity": identity}))
-            real_dir, label_dir, keys = export_real(ds, n, spec.progress)  # once, into the shared cache
+            real_dir, label_dir, keys = export_real(ds, n, spec.progress, real_ds)  # once, into the shared cache
         distributed.barrier()
         if rank != 0:  # the export is there now: verified from the cache, not written again
-            real_dir, label_dir, keys = export_real(ds, n, False)
+            real_dir, label_dir, keys = export_real(ds, n, False, real_ds)
         fake_dir = run_dir / "fake"
 
         def fake_path(key: str, k: int) -> Path:
@@ -351,7 +375,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
         if rank != 0:  # this rank's share of the evaluation, when rank 0 finds it is not done yet
             if distributed.broadcast(None):
                 evaluate_folders(real_dir, fake_dir, label_dir,
-                                 _eval_options(spec, ds, keys, n, k_samples, partial, device, None))
+                                 _eval_options(spec, ds, keys, n, n_real, k_samples, partial, device, None))
             return None
 
         # The manifest and the evaluation describe the samples on disk now, not those of an earlier invocation
@@ -409,7 +433,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
         if evaluation is None:
             per_sample_file.unlink(missing_ok=True)
             evaluation = evaluate_folders(real_dir, fake_dir, label_dir,
-                                          _eval_options(spec, ds, keys, n, k_samples, partial, device, per_sample_file))
+                                          _eval_options(spec, ds, keys, n, n_real, k_samples, partial, device,
+                                                        per_sample_file))
             write_eval_record(eval_file, evaluation)
             atomic_write_bytes(request_file, json_bytes(request))
         timings["evaluate_s"] = time.perf_counter() - t
@@ -425,9 +450,11 @@ def run(spec: RunSpec) -> dict[str, Any]:
                      "split": ds.split, "task": task.name, "task_params": task_params, "n": n, "partial": partial,
                      "resolution": list(ds.resolution) if ds.resolution is not None else "native",
                      "image_resize": ds.card.image_resize, "layout": ds.layout,
-                     "has_instances": ds.has_instances},
+                     "has_instances": ds.has_instances,
+                     **({"real_split": {"split": real_ds.split, "manifest_sha256": real_ds.manifest.sha256,
+                                        "n": n_real}} if real_ds is not None else {})},
             seeds={"run": spec.seed, "samples_per_label": k_samples}, git_commit=git_commit(),
-            device=str(device), timings=timings, n_real=n, n_fake=n * k_samples)
+            device=str(device), timings=timings, n_real=n_real, n_fake=n * k_samples)
         rec_path = out_dir / record_name(record)
         extra: dict[str, bytes] = {}
         if per_sample_file.is_file():
@@ -451,8 +478,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
             lock.release()
 
 
-def _eval_options(spec: RunSpec, ds: Any, keys: list[str], n: int, k_samples: int, partial: bool, device: str,
-                  per_sample: Path | None) -> Any:
+def _eval_options(spec: RunSpec, ds: Any, keys: list[str], n: int, n_real: int, k_samples: int, partial: bool,
+                  device: str, per_sample: Path | None) -> Any:
     """The evaluation's options and protocol fields (every rank of a distributed run builds the same)."""
     from bench.evaluate import DIVERSITY_PROTOCOLS, EvalOptions
 
@@ -465,12 +492,12 @@ def _eval_options(spec: RunSpec, ds: Any, keys: list[str], n: int, k_samples: in
         classes={keys[i]: task.class_of(ds[i]) for i in range(n)} if task.class_of else None,
         classifier=default_classifier(ds.card.name) if task.class_of else None,
         # the protocol's subset size: 1000, or N for smaller splits (recorded, no clamping warning)
-        kid_subset_size=min(1000, n), diversity_pairing=pairing, diversity_pairs=pairs,
+        kid_subset_size=min(1000, n, n_real), diversity_pairing=pairing, diversity_pairs=pairs,
         num_classes=ds.segmenter_num_classes if segmenter else None, ignore_index=ds.ignore_index,
         progress=spec.progress, per_sample_path=per_sample, mixed_sizes=ds.resolution is None,
         protocol_fields={"dataset": ds.card.id, "split": ds.split, "image_resize": ds.card.image_resize,
                          "label_resize": "nearest", "n_conditions": n, "samples_per_condition": k_samples,
-                         "n_real": n, "partial": partial, "has_instances": ds.has_instances,
+                         "n_real": n_real, "partial": partial, "has_instances": ds.has_instances,
                          "label_encoding": label_encoding(ds), **task_fields},
     )
 
@@ -607,7 +634,8 @@ def make_grid(ds: Any, keys: list[str], fake_path: Any, k_samples: int, task_par
         condition = ds.task.show(batch, 0, task_params, ds.palette, [keys[i]])
         which = [worst_of[j]] if worst_of is not None else range(min(k_samples, 4))
         samples = [np.asarray(Image.open(fake_path(keys[i], k)).convert("RGB")) for k in which]
-        lines.append(np.concatenate([condition, *samples, hwc(batch["image"][0])], axis=1))
+        real = [] if getattr(ds, "real_set", None) is not None else [hwc(batch["image"][0])]  # unpaired: none
+        lines.append(np.concatenate([condition, *samples, *real], axis=1))
     width = max(line.shape[1] for line in lines)  # native resolution: lines of several widths, padded with black
     return np.concatenate([np.pad(line, ((0, 0), (0, width - line.shape[1]), (0, 0))) for line in lines], axis=0)
 

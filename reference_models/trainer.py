@@ -214,9 +214,12 @@ class Trainer:
         return self.out / "train.json"
 
     def _identity(self) -> dict[str, Any]:
+        split = getattr(self.dataset, "split", "train")
         return {"method": self.adapter.method_key, "config": str(self.adapter.config), "seed": self.seed,
                 "dataset": getattr(self.adapter.info, "name", ""), "num_classes": self.adapter.info.num_classes,
-                "resolution": list(self.adapter.info.resolution)}
+                "resolution": list(self.adapter.info.resolution),
+                # unpaired folder sets train per direction (trainA or trainB); "train" keeps older records' identity
+                **({"split": split} if split != "train" else {})}
 
     def _check_resume(self) -> dict[str, Any] | None:
         latest = self.ckpt_dir / "latest.json"

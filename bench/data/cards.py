@@ -42,7 +42,7 @@ _MANIFEST_KEYS = {"manifest_version", "dataset", "split", "kind", "count", "imag
 MANIFEST_KINDS = ("published-counts", "file-list", "files")
 NATIVE = "native"  # eval_resolution of a card whose images keep their own sizes
 NATIVE_TASKS = ("super-resolution",)
-IMAGE_ONLY_TASKS = ("super-resolution", "inpainting")  # layouts without label maps
+IMAGE_ONLY_TASKS = ("super-resolution", "inpainting", "unpaired")  # layouts without label maps
 
 
 def datasets_dir() -> Path:
