@@ -143,3 +143,24 @@ def test_cyclegan_trains_on_the_evaluated_domains_train_folders(root, tmp_path):
     for split, train in (("testA", "trainA"), ("testB", "trainB")):
         rec = json.loads((tmp_path / split / f"train-cyclegan-mini-{NAME}-{train}-seed0" / "train.json").read_text())
         assert rec["identity"]["split"] == train and rec["step"] == 2 and rec["complete"]
+
+
+@pytest.mark.parametrize("name,split,good,bad", [
+    # file names as the distributed zips hold them (seen in public listings; datasets/<name>/README.md)
+    ("horse2zebra", "testA", "n02381460_1000", "n02391049_1000"),
+    ("apple2orange", "testA", "n07740461_1541", "n07749192_4241"),
+    ("apple2orange", "testB", "n07749192_4241", "n07740461_1541"),
+    ("summer2winter_yosemite", "testA", "2010-10-05 13:45:11", "00001"),
+    ("summer2winter_yosemite", "trainB", "2007-05-02 01_07_01", "n07740461_1"),  # unpacked on Windows: _ for :
+    ("monet2photo", "trainA", "00001", "2013-11-08 16_45_24"),
+    ("monet2photo", "testB", "2014-08-02 15_56_41", "00001"),
+])
+def test_manifest_name_patterns_take_the_distributed_names(name, split, good, bad):
+    import re
+
+    from bench.data import load_card, load_manifest
+
+    card = load_card(name)
+    pattern = load_manifest(card, split).raw["key_pattern"]
+    assert re.match(pattern, good) and not re.match(pattern, bad)
+    assert sum(card.splits.values()) > 0 and all(s[-1] in "AB" for s in card.splits)
