@@ -528,7 +528,7 @@ def _construct(cls: Any, name: str, info: Any, device: str, checkpoint: str | No
 
 def label_encoding(ds: Any) -> str:
     """How label maps reach us: index PNGs, or colours decoded from pix2pix A|B JPEGs (which changes inputs)."""
-    return "colour-jpeg-ab" if ds.card.layout(ds.layout).combined else "index-png"
+    return "colour-jpeg-ab" if ds.card.layout(ds.layout).combined == "image-left-label-right" else "index-png"
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:

@@ -224,6 +224,14 @@ class ReferenceGenerator(Generator):
 
     @torch.no_grad()
     def generate(self, batch: dict[str, Any], *, seeds: Sequence[int]) -> torch.Tensor:
+        if getattr(self.model, "paired", False):  # image -> image: G reads the source image (pix2pix, DSGAN)
+            src = batch["source"]
+            out = torch.cat(self._per_sample(seeds, lambda i, seed: to_uint8(self.model.generate_from(
+                image_to_float(src[i:i + 1].to(self.device)), seed))))
+            if tuple(out.shape[-2:]) != tuple(src.shape[-2:]):
+                raise BenchError(f"{self.method_key}: generated {list(out.shape[-2:])}, expected "
+                                 f"{list(src.shape[-2:])} (the source's size)")
+            return out
         label = batch["label"]
         inst = batch.get("instance")
         if inst is None:

@@ -110,18 +110,28 @@ def paper_test_mode(module: nn.Module) -> Iterator[None]:
                 m.track_running_stats = trs
 
 
+def input_channels(model: GANModel, cfg: Any, info: DatasetInfo, name: str) -> int:
+    """Set the input attributes of a pix2pix-style model (``paired``: the source image; ``semantic``: the label map
+    one-hot or in the card's colours, plus the instance-edge channel) and return the input's channel count."""
+    model.paired = info.task == "paired"
+    model.use_instance = bool(cfg.instance and info.has_instances) and not model.paired
+    model.dontcare = bool(cfg.dontcare)
+    if model.paired:
+        return 3
+    if cfg.input == "rgb":
+        return 3 + int(model.use_instance)
+    if cfg.input == "onehot":
+        return info.num_classes + int(model.dontcare) + int(model.use_instance)
+    raise ValueError(f"{name} input must be 'onehot' or 'rgb', not {cfg.input!r}")
+
+
 class Pix2PixModel(GANModel):
+    paired = False  # the ``paired`` task: the condition is batch["source"], an image
+
     def __init__(self, cfg: Any, info: DatasetInfo) -> None:
         super().__init__()
         self.cfg, self.info = cfg, info
-        self.use_instance = bool(cfg.instance and info.has_instances)
-        self.dontcare = bool(cfg.dontcare)
-        if cfg.input == "rgb":
-            self.semantic_nc = 3 + int(self.use_instance)
-        elif cfg.input == "onehot":
-            self.semantic_nc = info.num_classes + int(self.dontcare) + int(self.use_instance)
-        else:
-            raise ValueError(f"pix2pix input must be 'onehot' or 'rgb', not {cfg.input!r}")
+        self.semantic_nc = input_channels(self, cfg, info, "pix2pix")
         h, w = info.resolution
         max_downs = min(h, w).bit_length() - 1
         if min(h, w) % (2 ** min(cfg.num_downs, max_downs)):
@@ -144,13 +154,19 @@ class Pix2PixModel(GANModel):
             x = torch.cat([x, instance_edges(inst).float()], 1)
         return x
 
+    def condition(self, batch: dict[str, Any]) -> torch.Tensor:
+        """G's (and D's) input: the source image in [-1, 1] (``paired``) or the encoded label map."""
+        if self.paired:
+            return image_to_float(batch["source"])
+        return self.encode(batch["label"], batch["instance"])
+
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         betas = (self.cfg.beta1, self.cfg.beta2)
         return {"G": torch.optim.Adam(self.G.parameters(), lr=self.cfg.lr_g, betas=betas),
                 "D": torch.optim.Adam(self.D.parameters(), lr=self.cfg.lr_d, betas=betas)}
 
     def train_step(self, batch: dict[str, Any], opts: dict[str, torch.optim.Optimizer], ctx: Any) -> dict[str, float]:
-        a = self.encode(batch["label"], batch["instance"])
+        a = self.condition(batch)
         b = image_to_float(batch["image"])
         with ctx.autocast():
             fake = self.G(a)
@@ -171,7 +187,10 @@ class Pix2PixModel(GANModel):
         return {"G_GAN": float(g_gan.detach()), "G_L1": float(g_l1.detach()), "D_real": float(d_real.detach()), "D_fake": float(d_fake.detach())}
 
     def generate(self, label: torch.Tensor, inst: torch.Tensor, seed: int) -> torch.Tensor:
-        x = self.encode(label, inst)
+        return self.generate_from(self.encode(label, inst), seed)
+
+    def generate_from(self, x: torch.Tensor, seed: int) -> torch.Tensor:
+        """G on an encoded condition (``condition``), as the test mode says."""
         if self.cfg.test_mode == "paper":
             with paper_test_mode(self.G):
                 return self.G(x)
@@ -180,9 +199,11 @@ class Pix2PixModel(GANModel):
 
 @register_method("pix2pix")
 class Pix2Pix(ReferenceGenerator):
-    """pix2pix (Isola et al. 2017) through the shared trainer; configs ``mini``, ``paper``, ``paper-facades``."""
+    """pix2pix (Isola et al. 2017) through the shared trainer; configs ``mini``, ``paper``, ``paper-facades``.
+    Label map -> photo (``semantic``) or image -> image (``paired``: edges2shoes)."""
 
     method_key = "pix2pix"
+    tasks = ("semantic", "paired")
 
     def build(self, cfg: Any, info: DatasetInfo) -> GANModel:
         return Pix2PixModel(cfg, info)

@@ -9,6 +9,7 @@ from reference_models.acgan import ACGAN
 from reference_models.cgan import CGAN
 from reference_models.context_encoder import ContextEncoder
 from reference_models.cyclegan import CycleGAN
+from reference_models.dsgan import DSGAN
 from reference_models.ecgan import ECGAN
 from reference_models.esrgan import ESRGAN
 from reference_models.oasis import OASIS
@@ -25,4 +26,5 @@ METHODS = {"pix2pix": Pix2Pix, "pix2pixhd": Pix2PixHD, "spade": SPADEMethod,
            "context-encoder": ContextEncoder}  # inpainting
 METHODS.update({"srresnet": SRResNet, "srgan": SRGAN, "esrgan": ESRGAN})  # super-resolution
 METHODS.update({"oasis": OASIS, "pix2pix-seg-clip": Pix2PixSegClip, "ecgan": ECGAN})  # semantic synthesis II
+METHODS.update({"dsgan": DSGAN})  # diversity-sensitive pix2pix (label map -> photo)
 METHODS.update({"cyclegan": CycleGAN})  # unpaired translation

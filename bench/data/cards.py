@@ -42,6 +42,8 @@ _MANIFEST_KEYS = {"manifest_version", "dataset", "split", "kind", "count", "imag
 MANIFEST_KINDS = ("published-counts", "file-list", "files")
 NATIVE = "native"  # eval_resolution of a card whose images keep their own sizes
 NATIVE_TASKS = ("super-resolution",)
+# pix2pix A|B files: photo left + label colours right (facades), or source left + target right (edges2shoes)
+COMBINED_LAYOUTS = ("image-left-label-right", "source-left-target-right")
 IMAGE_ONLY_TASKS = ("super-resolution", "inpainting", "unpaired")  # layouts without label maps
 
 
@@ -103,7 +105,7 @@ class Layout:
     label: LayoutDir | None
     instance: LayoutDir | None
     split_names: dict[str, str]
-    combined: str | None  # "image-left-label-right": pix2pix A|B files
+    combined: str | None  # pix2pix A|B files: "image-left-label-right" or "source-left-target-right"
     note: str = ""  # printed when only some of the layout's folders are present (e.g. a release without photos)
     # super-resolution sets distributed with their low-resolution inputs: checked against our degradation, never fed
     lr: LayoutDir | None = None
@@ -318,8 +320,8 @@ def validate_card(raw: dict[str, Any], path: Path) -> Card:
         lw = f"{where}: layouts.{lname}"
         _check_keys(lw, lay, _LAYOUT_KEYS, {"image"})
         combined = lay.get("combined")
-        if combined not in (None, "image-left-label-right"):
-            raise BenchError(f"{lw}: combined '{combined}' is not 'image-left-label-right'")
+        if combined not in (None, *COMBINED_LAYOUTS):
+            raise BenchError(f"{lw}: combined '{combined}' is not one of {', '.join(COMBINED_LAYOUTS)}")
         if combined is None and "label" not in lay and raw.get("task") not in IMAGE_ONLY_TASKS:
             raise BenchError(f"{lw}: missing key 'label'")
         if "lr" in lay and raw.get("task") != "super-resolution":

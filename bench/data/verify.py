@@ -181,7 +181,7 @@ def verify_split(card: Card, root: Path, split: str, manifest: Manifest, *, quic
                                        f"({int(bad.sum())} pixel(s))")
             except BenchError as exc:
                 rep.add("unreadable", str(exc))
-        elif layout.combined:
+        elif layout.combined == "image-left-label-right":
             from bench.data.facades import colors_to_ids, split_ab
 
             try:
@@ -189,6 +189,13 @@ def verify_split(card: Card, root: Path, split: str, manifest: Manifest, *, quic
                 colors_to_ids(b, card, s.image)
             except BenchError as exc:
                 rep.add("bad ids", str(exc))
+        elif layout.combined:  # source | target: two halves of equal size
+            from bench.data.facades import split_ab
+
+            try:
+                split_ab(read_rgb(s.image), s.image)
+            except BenchError as exc:
+                rep.add("unreadable", str(exc))
         if k in listed_files:
             _synthetic_hashes(card, s, listed_files[k], rep)
     if layout.lr is not None and not quick:  # SR sets shipped with LR files: are they our degradation?
