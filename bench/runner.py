@@ -424,10 +424,10 @@ def run(spec: RunSpec) -> dict[str, Any]:
         # what was asked of the evaluation (metrics, segmenter, diversity protocol): the samples are the run's, but an
         # evaluation made under other options is not this run's number
         request_file = run_dir / "evaluation.request.json"
-        request = _eval_request(spec)
+        request = {**_eval_request(spec), "classifier": _classifier_for(ds)}  # loader.json can gain a classifier
         if evaluation is not None and _read_json_or_none(request_file) != request:
-            print(f"note: {eval_file} was made with other evaluation options (--metrics, --segmenter or "
-                  "--diversity-protocol); evaluating again", file=sys.stderr)
+            print(f"note: {eval_file} was made with other evaluation options (--metrics, --segmenter, "
+                  "--diversity-protocol or the dataset's classifier); evaluating again", file=sys.stderr)
             evaluation = None
         distributed.broadcast(evaluation is None)  # the other ranks join the evaluation, or are done
         if evaluation is None:
@@ -487,10 +487,14 @@ def _eval_options(spec: RunSpec, ds: Any, keys: list[str], n: int, n_real: int, 
     pairing, pairs, _ = DIVERSITY_PROTOCOLS[spec.diversity_protocol]
     segmenter = (spec.segmenter or default_segmenter(ds)) if task.uses_labels else None
     task_fields = {"task": Protocol.freeze(task.protocol(task_params))} if task.protocol(task_params) else {}
+    classes, classifier = None, _classifier_for(ds)
+    if task.class_of:  # class-conditional: the class each sample was generated for
+        classes = {keys[i]: task.class_of(ds[i]) for i in range(n)}
+    elif classifier:  # a translation's target domain
+        classes = {keys[i]: ds.target_class(i) for i in range(n)}
     return EvalOptions(
         metrics=spec.metrics, candidates=task.metrics, device=device, segmenter=segmenter,
-        classes={keys[i]: task.class_of(ds[i]) for i in range(n)} if task.class_of else None,
-        classifier=default_classifier(ds.card.name) if task.class_of else None,
+        classes=classes, classifier=classifier,
         # the protocol's subset size: 1000, or N for smaller splits (recorded, no clamping warning)
         kid_subset_size=min(1000, n, n_real), diversity_pairing=pairing, diversity_pairs=pairs,
         num_classes=ds.segmenter_num_classes if segmenter else None, ignore_index=ds.ignore_index,
@@ -500,6 +504,14 @@ def _eval_options(spec: RunSpec, ds: Any, keys: list[str], n: int, n_real: int, 
                          "n_real": n_real, "partial": partial, "has_instances": ds.has_instances,
                          "label_encoding": label_encoding(ds), **task_fields},
     )
+
+
+def _classifier_for(ds: Any) -> str | None:
+    """The fixed classifier that scores ``class_acc`` on this dataset (``loader.json`` ``default_classifier``): for
+    class datasets, and for translation sets whose items have a target class (``target_class``); else None."""
+    if ds.task.class_of or hasattr(ds, "target_class"):
+        return default_classifier(ds.card.name)
+    return None
 
 
 def _check_task(cls: Any, name: str, spec: RunSpec) -> None:

@@ -184,7 +184,8 @@ def test_bench_eval_takes_classes_and_a_classifier(class_folders, tmp_path, caps
 
 
 @pytest.mark.slow
-def test_the_training_script_reproduces_the_committed_classifier(tmp_path):
+@pytest.mark.parametrize("which", ["digits", "daytime"])
+def test_the_training_script_reproduces_the_committed_classifier(tmp_path, which):
     """scripts/train_embedded_classifier.py with its defaults gives the committed bytes (same torch version, thread
     count and CPU kind: x86-64, torch 2.14.1, 2 threads) and the recorded val accuracy."""
     import runpy
@@ -192,9 +193,9 @@ def test_the_training_script_reproduces_the_committed_classifier(tmp_path):
 
     from bench.classifiers import get_spec
 
-    meta = get_spec("embedded-digits").meta()
+    meta = get_spec(f"embedded-{which}").meta()
     argv = sys.argv
-    sys.argv = ["train_embedded_classifier.py", "--out", str(tmp_path)]
+    sys.argv = ["train_embedded_classifier.py", "--which", which, "--out", str(tmp_path)]
     try:
         with pytest.raises(SystemExit) as done:
             runpy.run_path(str(__import__("pathlib").Path(__file__).parents[1] / "scripts/train_embedded_classifier.py"),
@@ -202,7 +203,7 @@ def test_the_training_script_reproduces_the_committed_classifier(tmp_path):
     finally:
         sys.argv = argv
     assert done.value.code == 0
-    got = json.loads((tmp_path / "embedded-digits.json").read_text())
+    got = json.loads((tmp_path / f"embedded-{which}.json").read_text())
     assert got["val_accuracy"] == meta["val_accuracy"] and got["sha256"] == meta["sha256"]
 
 

@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from bench.cli import main
 from bench.data import get_dataset
@@ -79,7 +80,8 @@ def test_hidden_pairs_add_the_content_metrics_and_labels():
 def test_identity_and_oracle_run_end_to_end(tmp_path):
     for method in ("identity", "oracle"):
         assert main(["run", "--method", method, "--dataset", NAME, "--limit", "8", "--partial", "--metrics",
-                     "psnr,ssim,miou", "--results", str(tmp_path / "lb"), "--out", str(tmp_path / method)]) == 0
+                     "psnr,ssim,miou,class_acc", "--results", str(tmp_path / "lb"), "--out",
+                     str(tmp_path / method)]) == 0
     recs = {r["method"]["name"]: r for r in
             (json.loads(p.read_text()) for p in (tmp_path / "lb" / "results" / NAME).glob("*.json"))}
     ident, oracle = recs["identity"], recs["oracle"]
@@ -88,3 +90,34 @@ def test_identity_and_oracle_run_end_to_end(tmp_path):
     assert oracle["metrics"]["psnr"] >= 80 and ident["metrics"]["psnr"] < 15
     # the embedded segmenter reads daylight photos: the dusk source itself scores far below the target
     assert ident["metrics"]["miou"] + 0.3 < oracle["metrics"]["miou"]
+    # class acc.: the embedded day / dusk classifier takes no dusk source and every daylight target for day;
+    # recomputed directly from the written samples
+    from bench.classifiers import get_classifier
+    from PIL import Image
+
+    clf = get_classifier("embedded-daytime")
+    for name, rec in recs.items():
+        fakes = sorted((tmp_path / name / "fake").glob("*.png"))
+        x = torch.stack([torch.from_numpy(np.asarray(Image.open(f).convert("RGB"))).permute(2, 0, 1) for f in fakes])
+        assert rec["metrics"]["class_acc"] == float((clf(x) == 0).double().mean())
+        assert dict(rec["protocol"]["classifier"])["name"] == json.dumps("embedded-daytime")  # frozen as JSON
+    assert ident["metrics"]["class_acc"] == 0.0 and oracle["metrics"]["class_acc"] == 1.0
+
+
+def test_a_run_evaluated_before_its_dataset_named_a_classifier_is_evaluated_again(tmp_path, monkeypatch, capsys):
+    """evaluation.request.json holds the dataset's classifier: a folder evaluated without it (an older loader.json)
+    is evaluated again rather than reused without the class acc. column."""
+    from bench import runner
+
+    args = ["run", "--method", "identity", "--dataset", NAME, "--limit", "4", "--partial", "--results",
+            str(tmp_path / "lb"), "--out", str(tmp_path / "run")]
+    with monkeypatch.context() as m:
+        m.setattr(runner, "_classifier_for", lambda ds: None)
+        assert main(args) == 0
+    first = json.loads((tmp_path / "run" / "evaluation.json").read_text())
+    assert "class_acc" not in first["metrics"]
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "the dataset's classifier); evaluating again" in capsys.readouterr().err
+    again = json.loads((tmp_path / "run" / "evaluation.json").read_text())
+    assert again["metrics"]["class_acc"] == 0.0

@@ -50,6 +50,7 @@ class ClassifierSpec:
 # name -> "module:SPEC" (imported on first use; the module registers the weight file)
 CLASSIFIERS: Registry[Any] = Registry("classifier")
 CLASSIFIERS.register("embedded-digits", "bench.classifiers.embedded:SPEC")
+CLASSIFIERS.register("embedded-daytime", "bench.classifiers.embedded:DAYTIME")
 
 
 class Classifier:

@@ -85,6 +85,11 @@ class HiddenPairDataset(PairedDataset):
             return get_task(self.card.task)
         return super().task
 
+    def target_class(self, index: int) -> int:
+        """The target domain's class for the dataset's classifier (``embedded-daytime``: 0 day, 1 dusk): every
+        translation should look like daylight, so ``class_acc`` is the share the classifier takes for day."""
+        return 0
+
     def _source_scene(self, index: int) -> int:
         """The scene whose dusk view item ``index`` holds: itself (val: hidden pairs) or one of the other half."""
         if self.split == "train":
