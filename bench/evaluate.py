@@ -78,6 +78,9 @@ class EvalOptions:
     # task's scale in `bench run`, 0 elsewhere
     crop_border: int | None = None
     protocol_fields: dict[str, Any] = field(default_factory=dict)  # e.g. dataset card id, split (bench run)
+    # fake ``k/<i>.png`` is sample i of condition k even with no real image named k (`bench run` on an unpaired
+    # folder set: the real side is another split, so no real image shares a condition's name)
+    conditions_by_folder: bool = False
 
 
 @dataclass
@@ -87,8 +90,9 @@ class _Fake:
     partner: imio.ImageFile | None
 
 
-def _pair(fakes: list[imio.ImageFile], reals: list[imio.ImageFile]) -> list[_Fake]:
-    """Pair fake ``k.png`` with real ``k.*``, and fake ``k/<i>.png`` (i-th sample of condition k) with real ``k.*``."""
+def _pair(fakes: list[imio.ImageFile], reals: list[imio.ImageFile], by_folder: bool = False) -> list[_Fake]:
+    """Pair fake ``k.png`` with real ``k.*``, and fake ``k/<i>.png`` (i-th sample of condition k) with real ``k.*``;
+    with ``by_folder``, ``k/<i>.png`` belongs to condition k whether or not a real ``k.*`` exists."""
     by_key = {r.key: r for r in reals}
     out = []
     for f in fakes:
@@ -96,7 +100,8 @@ def _pair(fakes: list[imio.ImageFile], reals: list[imio.ImageFile]) -> list[_Fak
             out.append(_Fake(f, f.key, by_key[f.key]))
         else:
             parent = posixpath.dirname(f.key)
-            out.append(_Fake(f, parent if parent in by_key else f.key, by_key.get(parent)))
+            group = parent if parent in by_key or (by_folder and parent) else f.key
+            out.append(_Fake(f, group, by_key.get(parent)))
     return out
 
 
@@ -331,7 +336,7 @@ def evaluate_folders(
     one_size = not opts.mixed_sizes
     reals = imio.scan_folder(real_dir, role="real", one_size=one_size)
     fakes = imio.scan_folder(fake_dir, role="fake", one_size=one_size)
-    pairs = _pair(fakes, reals)
+    pairs = _pair(fakes, reals, opts.conditions_by_folder)
     groups: dict[str, list[_Fake]] = {}
     for p in pairs:
         groups.setdefault(p.group, []).append(p)

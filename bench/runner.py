@@ -241,6 +241,10 @@ def run(spec: RunSpec) -> dict[str, Any]:
     partial = check_split(ds, spec.limit, spec.partial)
     # an unpaired folder set's real side is its partner split (testA -> all of testB), not the evaluated items
     real_ds = getattr(ds, "real_set", None)
+    if getattr(ds, "training", False):
+        raise BenchError(f"{ds.card.name} {ds.split} is a training split (its items pair each {ds.split} image with a "
+                         f"{real_ds.split} image in turn, for training); evaluate a test split: "
+                         f"{', '.join(s for s in ds.card.splits if not s.startswith('train'))}")
     if real_ds is not None:
         if getattr(cls, "needs_image", False):
             raise BenchError(f"method '{spec.method}' reads the real image of each condition; {ds.card.name} "
@@ -424,10 +428,14 @@ def run(spec: RunSpec) -> dict[str, Any]:
         # what was asked of the evaluation (metrics, segmenter, diversity protocol): the samples are the run's, but an
         # evaluation made under other options is not this run's number
         request_file = run_dir / "evaluation.request.json"
-        request = {**_eval_request(spec), "classifier": _classifier_for(ds)}  # loader.json can gain a classifier
-        if evaluation is not None and _read_json_or_none(request_file) != request:
+        # + what the dataset and its task plan besides the options: its classifier (loader.json can gain one) and the
+        # task's metric set (a new bench version can add one)
+        request = {**_eval_request(spec), "classifier": _classifier_for(ds),
+                   "candidates": list(task.metrics) if task.metrics is not None else None}
+        if evaluation is not None and _older_request(_read_json_or_none(request_file), ds) != request:
             print(f"note: {eval_file} was made with other evaluation options (--metrics, --segmenter, "
-                  "--diversity-protocol or the dataset's classifier); evaluating again", file=sys.stderr)
+                  "--diversity-protocol, the dataset's classifier or the task's metrics); evaluating again",
+              file=sys.stderr)
             evaluation = None
         distributed.broadcast(evaluation is None)  # the other ranks join the evaluation, or are done
         if evaluation is None:
@@ -499,6 +507,7 @@ def _eval_options(spec: RunSpec, ds: Any, keys: list[str], n: int, n_real: int, 
         kid_subset_size=min(1000, n, n_real), diversity_pairing=pairing, diversity_pairs=pairs,
         num_classes=ds.segmenter_num_classes if segmenter else None, ignore_index=ds.ignore_index,
         progress=spec.progress, per_sample_path=per_sample, mixed_sizes=ds.resolution is None,
+        conditions_by_folder=k_samples > 1 and getattr(ds, "real_set", None) is not None,
         protocol_fields={"dataset": ds.card.id, "split": ds.split, "image_resize": ds.card.image_resize,
                          "label_resize": "nearest", "n_conditions": n, "samples_per_condition": k_samples,
                          "n_real": n_real, "partial": partial, "has_instances": ds.has_instances,
@@ -558,6 +567,19 @@ def _eval_request(spec: RunSpec) -> dict[str, Any]:
     """The options of a run that change its evaluation but not its samples (``evaluation.request.json``)."""
     metrics = list(spec.metrics) if spec.metrics is not None else None  # as JSON reads it back
     return {"metrics": metrics, "segmenter": spec.segmenter, "diversity_protocol": spec.diversity_protocol}
+
+
+def _older_request(old: Any, ds: Any) -> Any:
+    """A request file of an older version, completed with what that version asked implicitly (no re-evaluation of
+    every old run folder): the classifier of class datasets only; the task's metric set of today (not recorded)."""
+    if not isinstance(old, dict):
+        return old
+    old = dict(old)
+    if "classifier" not in old:
+        old["classifier"] = default_classifier(ds.card.name) if ds.task.class_of else None
+    if "candidates" not in old:
+        old["candidates"] = list(ds.task.metrics) if ds.task.metrics is not None else None
+    return old
 
 
 def _read_json_or_none(path: Path) -> Any:

@@ -14,7 +14,10 @@ Written from a reading of the authors' image-to-image code (maga33/DSGAN, ``Imag
   convolutions. Module names are the authors' (``model.down``, ``model.submodule``, ``model.up``), so their
   ``netG`` state dicts have our keys (``benchmarks/oracle_dsgan.py`` runs their class on our weights).
 * **D**: ``D_NLayersMulti`` with two scales (the second on a 3x3 average-pooled input, half the width), each a
-  70x70 PatchGAN on [label, image]; LSGAN, the D loss halved, the scales' losses summed.
+  70x70 PatchGAN on [label, image] (theirs: [image, label], the first layer's input channels in the other order);
+  LSGAN, the D loss halved, the scales' losses summed.
+* **Initialisation**: the release's ``load_networks`` initialises nothing, so its networks keep PyTorch's default
+  initialisation (``init: default``, as ``paper``); the minis use pix2pix's normal(0, 0.02) (``init: normal``).
 * **The regulariser** as the release computes it: per sample, the mean absolute difference of the two outputs (the
   second detached) over the mean absolute difference of the two z (+ 1e-5), averaged over the batch and
   subtracted with weight ``lambda_ds`` (8 in the release). ``ds_tau`` is the paper's bound tau on each sample's
@@ -132,8 +135,11 @@ class DSGANModel(Pix2PixModel):
         self.nz = int(cfg.nz)
         self.G = ZUnetGenerator(self.semantic_nc, 3, self.nz, num_downs, cfg.ngf, cfg.dropout)
         self.D = TwoScalePatchD(self.semantic_nc + 3, cfg.ndf, cfg.n_layers_d, cfg.num_d)
-        _init_normal(self.G)
-        _init_normal(self.D)
+        if cfg.init == "normal":  # pix2pix's; the release keeps PyTorch's defaults (its load_networks inits nothing)
+            _init_normal(self.G)
+            _init_normal(self.D)
+        elif cfg.init != "default":
+            raise ValueError(f"dsgan init must be 'default' or 'normal', not {cfg.init!r}")
         self.multimodal = self.nz > 0
 
     def input_keys(self) -> list[str]:

@@ -27,6 +27,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "ngf": 64, "num_downs": 8, "nz": 8, "dropout": True,
         # D: D_NLayersMulti, num_d PatchGANs (the i-th on the input average-pooled i times, width ndf / 2**i)
         "ndf": 64, "n_layers_d": 3, "num_d": 2,
+        # "default": PyTorch's initialisation (the release: its load_networks calls no init); "normal": pix2pix's
+        # normal(0, 0.02) (the minis, as measured)
+        "init": "default",
         "gan_mode": "lsgan",
         "lambda_l1": 10.0,   # COEFF.L1
         "lambda_ds": 8.0,    # COEFF.NE: the diversity-sensitive regulariser (0: off)
@@ -48,10 +51,10 @@ NAMED: dict[str, dict[str, dict[str, Any]]] = {
         # Probes (seed 0, docs/dsgan.md): L1 100 as pix2pix mini gave FID 214 / MS-SSIM diversity 0.950 (0.986
         # without NE), L1 100 with NE 80 (the release's ratio) 231 / 0.565, like these weights' 240 / 0.584
         "mini": {**MINI_COMMON, "steps": 1200, "ngf": 16, "ndf": 16, "num_downs": 6, "lr_g": 2e-4, "lr_d": 2e-4,
-                 **({"load_size": None} if _AUGMENT else {})},
+                 "init": "normal", **({"load_size": None} if _AUGMENT else {})},
         # the same without the regulariser: what it adds, measured (docs/dsgan.md)
         "mini-no-ds": {**MINI_COMMON, "steps": 1200, "ngf": 16, "ndf": 16, "num_downs": 6, "lr_g": 2e-4,
-                       "lr_d": 2e-4, "lambda_ds": 0.0, **({"load_size": None} if _AUGMENT else {})},
+                       "lr_d": 2e-4, "lambda_ds": 0.0, "init": "normal", **({"load_size": None} if _AUGMENT else {})},
     },
 }
 

@@ -118,6 +118,26 @@ def test_a_run_evaluated_before_its_dataset_named_a_classifier_is_evaluated_agai
     assert "class_acc" not in first["metrics"]
     capsys.readouterr()
     assert main(args) == 0
-    assert "the dataset's classifier); evaluating again" in capsys.readouterr().err
+    assert "the dataset's classifier or the task's metrics); evaluating again" in capsys.readouterr().err
     again = json.loads((tmp_path / "run" / "evaluation.json").read_text())
     assert again["metrics"]["class_acc"] == 0.0
+
+
+def test_class_acc_at_another_size_than_the_classifiers_is_unavailable_not_fatal(tmp_path):
+    """The day / dusk classifier takes 64x64 images: at 128x128 class acc. is listed unavailable with the reason
+    (the other metrics are computed), and refused in one line only when asked for by name."""
+    from conftest import smooth_images, write_folder
+
+    from bench.errors import BenchError
+    from bench.evaluate import EvalOptions, evaluate_folders
+
+    real = write_folder(tmp_path / "real", smooth_images(4, 128))
+    fake = write_folder(tmp_path / "fake", smooth_images(4, 128, seed=1))
+    classes = {f"{i:04d}": 0 for i in range(4)}
+    rec = evaluate_folders(real, fake, opts=EvalOptions(candidates=("psnr", "class_acc"), classes=classes,
+                                                        classifier="embedded-daytime", progress=False))
+    assert "psnr" in rec["metrics"] and "class_acc" not in rec["metrics"]
+    assert "takes 64x64 images, these are 128x128" in rec["unavailable"]["class_acc"]
+    with pytest.raises(BenchError, match="takes 64x64 images, these are 128x128"):
+        evaluate_folders(real, fake, opts=EvalOptions(metrics=("class_acc",), classes=classes,
+                                                      classifier="embedded-daytime", progress=False))

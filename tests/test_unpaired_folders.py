@@ -164,3 +164,18 @@ def test_manifest_name_patterns_take_the_distributed_names(name, split, good, ba
     pattern = load_manifest(card, split).raw["key_pattern"]
     assert re.match(pattern, good) and not re.match(pattern, bad)
     assert sum(card.splits.values()) > 0 and all(s[-1] in "AB" for s in card.splits)
+
+
+def test_samples_of_one_source_are_one_condition_and_train_splits_are_not_evaluated(root, tmp_path, capsys):
+    """With 2 samples per source the diversity metrics group fake <key>/<i>.png by source, although no real image
+    (the partner split) has the source's name; a training split (cyclic pairs) is refused in one line."""
+    assert main(["run", "--method", "identity", "--dataset", NAME, "--root", str(root), "--resolution", "64x64",
+                 "--limit", "3", "--samples-per-label", "2", "--metrics", "msssim_diversity", "--results",
+                 str(tmp_path / "lb"), "--out", str(tmp_path / "run")]) == 0
+    rec = json.loads(next((tmp_path / "lb" / "results" / NAME).glob("*.json")).read_text())
+    assert rec["metrics"]["msssim_diversity"] == pytest.approx(1.0)  # identity: both samples are the source
+    request = json.loads((tmp_path / "run" / "evaluation.request.json").read_text())
+    assert request["candidates"] and "fid" in request["candidates"] and request["classifier"] is None
+    assert main(["run", "--method", "identity", "--dataset", NAME, "--root", str(root), "--split", "trainA",
+                 "--partial", "--results", str(tmp_path / "lb"), "--out", str(tmp_path / "r2")]) != 0
+    assert "trainA is a training split" in capsys.readouterr().err

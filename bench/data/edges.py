@@ -2,10 +2,10 @@
 
 Each synthetic-streets photo has a sketch drawn from it and its label map (``edge_map``): black lines on white where
 the label map changes class (the objects' outlines) or where the photo's luminance gradient is strong (Sobel
-magnitude above ``THRESHOLD``: the larger windows, car details), about 16 % of the pixels at 64x64. Like pix2pix's
-edges2shoes (HED edges of the photo), the sketch fixes the layout and leaves colours, textures and lighting open: a
-photo is one of many that fit, so the task is multimodal, and the pairs score content exactly (PSNR / SSIM / LPIPS
-against the photo the sketch came from). Both splits are paired.
+magnitude above ``THRESHOLD``: the larger windows, car details), 10-27 % of the pixels at 64x64 (15 % on average).
+Like pix2pix's edges2shoes (HED edges of the photo), the sketch fixes the layout and leaves colours, textures and
+lighting open: a photo is one of many that fit, so the task is multimodal, and the pairs score content exactly (PSNR /
+SSIM / LPIPS against the photo the sketch came from). Both splits are paired.
 
 Determinism as in ``bench.data.synthetic``: integer arithmetic only (luminance with integer BT.601 weights x 1000,
 the Sobel sums and the squared-magnitude comparison are exact), so the sketch is the same on every machine; a change

@@ -9,8 +9,9 @@ partner, the target domain:
   photos of ``testB`` (the real set, ``real_set``: all of it, whatever ``--limit`` takes of the sources, since the
   counts differ and nothing is paired); ``--split testB`` scores the other direction;
 * training on ``trainA`` (``train_split`` of ``testA``) yields ``max(|trainA|, |trainB|)`` items holding ``source``
-  (trainA[i mod |trainA|]) and ``image`` (trainB[i mod |trainB|]), the authors' unaligned dataset with the partner
-  image drawn by the trainer's shuffled order instead of at random.
+  (trainA[i mod |trainA|]) and ``image`` (trainB[i mod |trainB|]): the authors' unaligned dataset, except that an
+  item's partner image is fixed (theirs is drawn at random each time); the trainer's shuffle changes which pairs
+  share a batch, not the pairs. A training split is for training only: ``bench run`` refuses to evaluate it.
 
 An evaluation item's ``image`` is its source again (the batch contract wants one; no method is given it: the oracle is
 refused on these sets, and the grid has no real column)."""

@@ -44,9 +44,21 @@ def _protocol(ctx) -> dict[str, Any]:
     return {"classifier": Protocol.freeze(get_spec(name).protocol()) if name else None}
 
 
+def _check(ctx) -> str | None:
+    """The classifier's input size (a classifier never sees resized images: its accuracy was measured at its size)."""
+    from bench.classifiers import get_spec
+
+    if ctx.opts.classifier is None or ctx.size is None:
+        return None
+    h, w = get_spec(ctx.opts.classifier).input_size
+    if tuple(ctx.size) != (h, w):
+        return f"classifier '{ctx.opts.classifier}' takes {h}x{w} images, these are {ctx.size[0]}x{ctx.size[1]}"
+    return None
+
+
 SPEC = MetricSpec(
     "class_acc", higher_is_better=True, inputs=("pixels", "classes"), networks=("classifier",),
-    build=ClassifierAccuracy, protocol=_protocol, one_size=True,
+    build=ClassifierAccuracy, protocol=_protocol, one_size=True, check=_check,
     columns=(Column("class_acc", "class acc.", True, 1, percent=True),), builtin=True,
     description="accuracy of a fixed classifier of the dataset's classes on the samples (AC-GAN's Inception accuracy)",
 )

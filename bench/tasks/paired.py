@@ -15,7 +15,7 @@ TASK = Task(
     baseline="identity",
     make_batch=lambda batch, params, keys: source_batch(batch),
     show=show_source,
-    metrics=("fid", "kid", "is", "psnr", "ssim", "lpips", "lpips_diversity", *DISTRIBUTION_II,
+    metrics=("fid", "kid", "is", "psnr", "ssim", "lpips", "lpips_diversity", "msssim_diversity", *DISTRIBUTION_II,
              "is_inf"),
-    columns=("fid", "kid", "lpips", "psnr", "ssim", "lpips_diversity"),
+    columns=("fid", "kid", "lpips", "psnr", "ssim", "lpips_diversity", "msssim_diversity"),
 )
