@@ -435,7 +435,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
         if evaluation is not None and _older_request(_read_json_or_none(request_file), ds) != request:
             print(f"note: {eval_file} was made with other evaluation options (--metrics, --segmenter, "
                   "--diversity-protocol, the dataset's classifier or the task's metrics); evaluating again",
-              file=sys.stderr)
+                  file=sys.stderr)
             evaluation = None
         distributed.broadcast(evaluation is None)  # the other ranks join the evaluation, or are done
         if evaluation is None:

@@ -98,7 +98,7 @@ def test_identity_and_oracle_run_end_to_end(tmp_path):
     clf = get_classifier("embedded-daytime")
     for name, rec in recs.items():
         fakes = sorted((tmp_path / name / "fake").glob("*.png"))
-        x = torch.stack([torch.from_numpy(np.asarray(Image.open(f).convert("RGB"))).permute(2, 0, 1) for f in fakes])
+        x = torch.stack([torch.from_numpy(np.array(Image.open(f).convert("RGB"))).permute(2, 0, 1) for f in fakes])
         assert rec["metrics"]["class_acc"] == float((clf(x) == 0).double().mean())
         assert dict(rec["protocol"]["classifier"])["name"] == json.dumps("embedded-daytime")  # frozen as JSON
     assert ident["metrics"]["class_acc"] == 0.0 and oracle["metrics"]["class_acc"] == 1.0
