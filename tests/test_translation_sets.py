@@ -141,3 +141,13 @@ def test_class_acc_at_another_size_than_the_classifiers_is_unavailable_not_fatal
     with pytest.raises(BenchError, match="takes 64x64 images, these are 128x128"):
         evaluate_folders(real, fake, opts=EvalOptions(metrics=("class_acc",), classes=classes,
                                                       classifier="embedded-daytime", progress=False))
+
+
+def test_another_resolution_keeps_the_dusk_views_and_their_seed():
+    """at_resolution (the random-crop augmentation's larger set) keeps the subclass and its seed."""
+    from bench.data.translation import HiddenPairDataset
+
+    ds = HiddenPairDataset.wrap(get_dataset(NAME), seed=3)
+    big = ds.at_resolution((96, 96))
+    assert type(big) is HiddenPairDataset and big.seed == 3 and big.resolution == (96, 96)
+    assert tuple(big[0]["source"].shape) == (3, 96, 96) and big.fingerprint()["seed"] == 3

@@ -68,6 +68,9 @@ def test_training_items_pair_each_domain_with_its_partner_cyclically(root):
         assert item["image"].equal(a[i % 7]["image"])
     with pytest.raises(IndexError):
         ds[7]
+    big = ds.at_resolution((72, 72))  # the random-crop augmentation's larger set: both domains resized
+    assert type(big) is type(ds) and len(big) == 7 and big.real_set.resolution == (72, 72)
+    assert tuple(big[6]["source"].shape) == (3, 72, 72) and tuple(big[6]["image"].shape) == (3, 72, 72)
 
 
 def test_identity_run_uses_the_whole_partner_split_as_real_set(root, tmp_path):

@@ -307,10 +307,23 @@ class PairedDataset:
     def __len__(self) -> int:
         return len(self.samples)
 
+    @classmethod
+    def wrap(cls, ds: "PairedDataset", **attrs: Any) -> Any:
+        """``ds`` as an instance of this subclass (a loader's items with more keys, e.g. ``source``), with ``attrs``
+        (the subclass's own state) set on it."""
+        out = cls.__new__(cls)
+        out.__dict__.update(ds.__dict__)
+        out.__dict__.update(attrs)
+        return out
+
     def at_resolution(self, resolution: tuple[int, int]) -> "PairedDataset":
-        """The same samples preprocessed to another size (the random-crop augmentation's larger training set)."""
-        return PairedDataset(self.card, self.split, self.samples, tuple(resolution), self._decode,  # type: ignore
-                             root=self.root, layout=self.layout, manifest=self.manifest, cache=self._cache is not None)
+        """The same samples preprocessed to another size (the random-crop augmentation's larger training set); a
+        subclass made by ``wrap`` stays that subclass, with its own state."""
+        out = PairedDataset(self.card, self.split, self.samples, tuple(resolution), self._decode,  # type: ignore
+                            root=self.root, layout=self.layout, manifest=self.manifest, cache=self._cache is not None)
+        if type(self) is PairedDataset:
+            return out
+        return type(self).wrap(out, **{k: v for k, v in self.__dict__.items() if k not in out.__dict__})
 
     def arrays(self, index: int, *, cached: bool = True) -> Decoded:
         """(image HxWx3 uint8, label HxW int64, instance HxW int64 or None) at ``resolution``; ``cached=False``

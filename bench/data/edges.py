@@ -42,15 +42,6 @@ def edge_map(image: np.ndarray, label: np.ndarray) -> np.ndarray:
 class EdgePairs(PairedDataset):
     """A synthetic-streets split whose items also hold ``source``: the sketch of the item's photo (see the module)."""
 
-    @classmethod
-    def wrap(cls, ds: PairedDataset) -> "EdgePairs":
-        out = cls.__new__(cls)
-        out.__dict__.update(ds.__dict__)
-        return out
-
-    def at_resolution(self, resolution: tuple[int, int]) -> "EdgePairs":
-        return EdgePairs.wrap(super().at_resolution(resolution))
-
     def __getitem__(self, index: int) -> dict[str, Any]:
         import torch
 

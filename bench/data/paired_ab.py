@@ -18,15 +18,6 @@ from bench.data.facades import split_ab
 class ABPairs(PairedDataset):
     """A split of an A|B set; items also hold ``source`` (see the module)."""
 
-    @classmethod
-    def wrap(cls, ds: PairedDataset) -> "ABPairs":
-        out = cls.__new__(cls)
-        out.__dict__.update(ds.__dict__)
-        return out
-
-    def at_resolution(self, resolution: tuple[int, int]) -> "ABPairs":
-        return ABPairs.wrap(super().at_resolution(resolution))
-
     def source_array(self, index: int) -> Any:
         """The source half of item ``index`` (HxWx3 uint8) at this dataset's resolution."""
         import numpy as np

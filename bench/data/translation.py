@@ -66,16 +66,6 @@ class HiddenPairDataset(PairedDataset):
 
     seed = 0
 
-    @classmethod
-    def wrap(cls, ds: PairedDataset, seed: int) -> "HiddenPairDataset":
-        out = cls.__new__(cls)
-        out.__dict__.update(ds.__dict__)
-        out.seed = int(seed)
-        return out
-
-    def at_resolution(self, resolution: tuple[int, int]) -> "HiddenPairDataset":
-        return HiddenPairDataset.wrap(super().at_resolution(resolution), self.seed)
-
     @property
     def task(self) -> Any:
         """The training split holds no pairs: scored on it, only the distribution metrics apply."""
@@ -127,4 +117,4 @@ def load(card: Any, root: str | os.PathLike[str] | None, split: str, resolution:
 
     ds = synthetic.load(card, root, split, resolution, seed=seed, cache=cache)
     default = int(load_card(synthetic.NAME).raw["synthetic"]["default_seed"])
-    return HiddenPairDataset.wrap(ds, default if seed is None else seed)
+    return HiddenPairDataset.wrap(ds, seed=int(default if seed is None else seed))

@@ -42,13 +42,6 @@ class UnpairedFolders(PairedDataset):
 
     real_set: PairedDataset
 
-    @classmethod
-    def wrap(cls, source: PairedDataset, target: PairedDataset) -> "UnpairedFolders":
-        out = cls.__new__(cls)
-        out.__dict__.update(source.__dict__)
-        out.real_set = target
-        return out
-
     @property
     def training(self) -> bool:
         return self.split.startswith("train")
@@ -59,8 +52,9 @@ class UnpairedFolders(PairedDataset):
         return "train" + self.split[-1] if self.split.startswith("test") else self.split
 
     def at_resolution(self, resolution: tuple[int, int]) -> "UnpairedFolders":
-        return UnpairedFolders.wrap(PairedDataset.at_resolution(self, resolution),
-                                    self.real_set.at_resolution(resolution))
+        out = super().at_resolution(resolution)
+        out.real_set = self.real_set.at_resolution(resolution)  # both domains at the new size
+        return out
 
     def __len__(self) -> int:
         return max(len(self.samples), len(self.real_set)) if self.training else len(self.samples)
@@ -85,4 +79,4 @@ def load(card: Any, root: str | os.PathLike[str] | None, split: str, resolution:
     other = partner(card, split)
     source = load_images(card, root, split, resolution, cache=cache)
     target = load_images(card, root, other, resolution, cache=cache)
-    return UnpairedFolders.wrap(source, target)
+    return UnpairedFolders.wrap(source, real_set=target)
