@@ -242,8 +242,9 @@ def run(spec: RunSpec) -> dict[str, Any]:
     # an unpaired folder set's real side is its partner split (testA -> all of testB), not the evaluated items
     real_ds = getattr(ds, "real_set", None)
     if getattr(ds, "training", False):
-        raise BenchError(f"{ds.card.name} {ds.split} is a training split (its items pair each {ds.split} image with a "
-                         f"{real_ds.split} image in turn, for training); evaluate a test split: "
+        why = (f"its items pair each {ds.split} image with a {real_ds.split} image in turn, for training"
+               if real_ds is not None else "its items are translations without a real image, for training")
+        raise BenchError(f"{ds.card.name} {ds.split} is a training split ({why}); evaluate a test split: "
                          f"{', '.join(s for s in ds.card.splits if not s.startswith('train'))}")
     if real_ds is not None:
         if getattr(cls, "needs_image", False):

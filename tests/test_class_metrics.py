@@ -184,7 +184,7 @@ def test_bench_eval_takes_classes_and_a_classifier(class_folders, tmp_path, caps
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("which", ["digits", "daytime"])
+@pytest.mark.parametrize("which", ["digits", "daytime", "attributes"])
 def test_the_training_script_reproduces_the_committed_classifier(tmp_path, which):
     """scripts/train_embedded_classifier.py with its defaults gives the committed bytes (same torch version, thread
     count and CPU kind: x86-64, torch 2.14.1, 2 threads) and the recorded val accuracy."""

@@ -53,7 +53,8 @@ def test_datasets_are_discovered_from_the_card_folders():
     # what the published numbers of each card use (was bench.segmenters.DEFAULT_FOR_DATASET)
     with_segmenter = {"ade20k": "upernet101-ade20k", "cityscapes": "drn-d-105-cityscapes",
                       "coco-stuff": "deeplabv2-cocostuff164k", "synthetic-streets": "embedded-synthetic-streets",
-                      "synthetic-streets-dusk2day": "embedded-synthetic-streets"}
+                      "synthetic-streets-dusk2day": "embedded-synthetic-streets",
+                      "synthetic-streets-attributes": "embedded-synthetic-streets"}
     assert {n: default_segmenter(n) for n in folders} == {n: with_segmenter.get(n) for n in folders}
     assert set(with_segmenter) <= set(folders)
 

@@ -51,6 +51,7 @@ class ClassifierSpec:
 CLASSIFIERS: Registry[Any] = Registry("classifier")
 CLASSIFIERS.register("embedded-digits", "bench.classifiers.embedded:SPEC")
 CLASSIFIERS.register("embedded-daytime", "bench.classifiers.embedded:DAYTIME")
+CLASSIFIERS.register("embedded-attributes", "bench.classifiers.embedded:ATTRIBUTES")
 
 
 class Classifier:

@@ -1,6 +1,6 @@
 """The embedded classifiers, trained by ``scripts/train_embedded_classifier.py`` (weights and sidecar JSON in
-``bench/classifiers/weights/``): ``embedded-digits`` (the ``digits`` track) and ``embedded-daytime`` (day or dusk:
-``synthetic-streets-dusk2day``)."""
+``bench/classifiers/weights/``): ``embedded-digits`` (the ``digits`` track), ``embedded-daytime`` (day or dusk:
+``synthetic-streets-dusk2day``) and ``embedded-attributes`` (the 8 domains of ``synthetic-streets-attributes``)."""
 
 from __future__ import annotations
 
@@ -33,4 +33,21 @@ DAYTIME_WEIGHTS = weights.register(weights.WeightFile(
     carriers=(("bench", "classifiers/weights/embedded-daytime.safetensors"),),
     license="MIT (cgan-bench)",
     description="cgan-bench's embedded day / dusk classifier (scripts/train_embedded_classifier.py --which daytime)",
+))
+
+# ``embedded-attributes``: the domain (0-7) of a synthetic-streets view: dusk + 2 fog + 4 autumn
+# (``bench.data.attributes.domain_index``), for ``class_acc`` on ``synthetic-streets-attributes`` (the share of
+# translations assigned to their target domain: StarGAN's classification accuracy); trained by
+# ``scripts/train_embedded_classifier.py --which attributes``
+ATTRIBUTES = ClassifierSpec("embedded-attributes", "embedded-attributes-classifier",
+                            "synthetic-streets-attributes@1", 8, (64, 64), ARCH, "embedded-attributes.json")
+
+ATTRIBUTES_WEIGHTS = weights.register(weights.WeightFile(
+    name=ATTRIBUTES.weights,
+    filename="embedded-attributes.safetensors",
+    sha256=ATTRIBUTES.meta().get("sha256", "0" * 64),
+    carriers=(("bench", "classifiers/weights/embedded-attributes.safetensors"),),
+    license="MIT (cgan-bench)",
+    description="cgan-bench's embedded 8-domain (dusk / fog / autumn) classifier "
+                "(scripts/train_embedded_classifier.py --which attributes)",
 ))

@@ -100,6 +100,17 @@ def _format_checks(card: Card) -> tuple[Callable[[Path], None] | None, Callable[
     return None, None
 
 
+def _split_selector(card: Card) -> Callable[..., Any] | None:
+    """The loader module's ``select_split(card, root, split, samples) -> (samples, problems)``, for datasets whose
+    splits share one folder and a list file assigns the images (CelebA's partition file); None for the others."""
+    import importlib
+
+    from bench.data.cards import load_loader_spec
+
+    module = importlib.import_module(load_loader_spec(card.name).loader.split(":")[0])
+    return getattr(module, "select_split", None)
+
+
 def verify_split(card: Card, root: Path, split: str, manifest: Manifest, *, quick: bool = False) -> SplitReport:
     rep = SplitReport(split, expected=manifest.count)
     try:
@@ -109,6 +120,14 @@ def verify_split(card: Card, root: Path, split: str, manifest: Manifest, *, quic
         return rep
     rep.layout = layout.name
     _, samples, problems = find_samples(card, root, split, layout, strict=False)
+    select = _split_selector(card)
+    if select is not None:  # one folder for every split, a list file says which image is in which (CelebA)
+        try:
+            samples, more = select(card, root, split, samples)
+        except BenchError as exc:
+            rep.add("missing", str(exc))
+            return rep
+        problems = [*problems, *more]
     for p in problems:
         rep.add("missing partner", p)
     rep.found = len(samples)

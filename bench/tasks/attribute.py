@@ -1,16 +1,36 @@
-"""``attribute``: image + target attribute vector -> image (StarGAN on CelebA: hair colour, gender, age)."""
+"""``attribute``: image + target attribute vector -> image (StarGAN on CelebA: hair colour, gender, age).
+
+The card names the attributes in order (``task_params`` ``{"attributes": [...]}``); the batch's ``attributes`` are the
+target vector (0/1 per attribute in that order). The real images are the target domain's; a dataset with hidden
+pairs (``{"hidden_pairs": true}``: each evaluated source has its own image in the target domain, as the embedded
+``synthetic-streets-attributes``) also scores content preservation (PSNR / SSIM / LPIPS against the hidden target,
+mIoU against the source's label map) and, with a classifier of its domains, the share of translations the classifier
+assigns to the target domain (``class_acc``: StarGAN's classification accuracy)."""
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 from bench.tasks import DISTRIBUTION_II, Task
 from bench.tasks.common import show_source, source_batch
+from bench.tasks.unpaired import refine
+
+
+def _check(params: Mapping[str, Any], resolution: tuple[int, int] | None) -> str | None:
+    names = params["attributes"]
+    if not names or not all(isinstance(a, str) and a for a in names):
+        return f"attributes must be a non-empty list of attribute names, got {names!r}"
+    if len(set(names)) != len(names):
+        return f"attributes must be distinct, got {names!r}"
+    return None
+
 
 TASK = Task(
     name="attribute",
     summary="source image + target attribute vector -> image",
     batch_keys={
         "source": "uint8 [B,3,h,w] source image",
-        "attributes": "float32 [B,A] target attributes (0/1 per attribute, in the card's attribute order)",
+        "attributes": "float32 [B,A] target attributes (0/1 per attribute, in the card's task_params.attributes order)",
         "path": "list[str] source file of each sample",
     },
     baseline="identity",
@@ -18,4 +38,7 @@ TASK = Task(
     show=show_source,
     metrics=("fid", "kid", *DISTRIBUTION_II),
     columns=("fid", "kid"),
+    params={"attributes": [], "hidden_pairs": False},
+    check_params=_check,
+    refine=refine,
 )
