@@ -141,6 +141,12 @@ def test_a_class_with_one_real_image_is_refused_by_the_per_class_metrics(class_f
     for metric in ("fid_intra", "kid_intra", "msssim_class"):
         with pytest.raises(BenchError, match="class 5 has 1 generated and 1 real image"):
             _eval(real, fake, metrics=(metric,), classes=classes)
+    # not asked for by name (a track's defaults, e.g. under --limit): listed unavailable with the reason, the rest
+    # computed
+    rec = _eval(real, fake, metrics=None, candidates=("fid_intra", "kid_intra", "kid"), classes=classes)
+    assert "kid" in rec["metrics"] and not {"fid_intra", "kid_intra"} & set(rec["metrics"])
+    for metric in ("fid_intra", "kid_intra"):
+        assert "class 5 has 1 generated and 1 real image(s)" in rec["unavailable"][metric]
 
 
 def test_per_class_diversity_sees_a_collapsed_class(tmp_path):

@@ -75,9 +75,23 @@ class IntraClassFID(Metric):
                 "_details": {"fid_intra_per_class": per_class}}
 
 
+def check_class_sizes(ctx) -> str | None:
+    """Why the per-class distances cannot be computed (a class of the real folder with fewer than 2 generated or
+    real images, e.g. under --limit), or None: listed unavailable, refused only when asked for by name."""
+    from collections import Counter
+
+    real = Counter(ctx.opts.classes[r.key] for r in ctx.reals)
+    fake = Counter(ctx.opts.classes[p.group] for p in ctx.pairs)
+    small = next((c for c in sorted(real) if min(real[c], fake[c]) < 2), None)
+    if small is None:
+        return None
+    return (f"class {small} has {fake[small]} generated and {real[small]} real image(s); per-class distances need at "
+            "least 2 of each")
+
+
 SPEC = MetricSpec(
     "fid_intra", higher_is_better=False, inputs=("features", "classes"), networks=("inception-pool3",),
-    build=IntraClassFID, columns=(Column("fid_intra", "intra-FID", False, 2),), builtin=True,
+    build=IntraClassFID, columns=(Column("fid_intra", "intra-FID", False, 2),), builtin=True, check=check_class_sizes,
     description="mean over classes of the FID between a class's samples and its real images (Miyato & Koyama 2018)",
 )
 

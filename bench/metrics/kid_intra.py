@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench.errors import BenchError
-from bench.metrics.fid_intra import IntraClassFID
+from bench.metrics.fid_intra import IntraClassFID, check_class_sizes
 from bench.metrics.registry import Column, MetricSpec
 
 
@@ -36,7 +36,7 @@ class IntraClassKID(IntraClassFID):
 
 SPEC = MetricSpec(
     "kid_intra", higher_is_better=False, inputs=("features", "classes"), networks=("inception-pool3",),
-    build=IntraClassKID, columns=(Column("kid_intra", "intra-KID", False, 4),), builtin=True,
+    build=IntraClassKID, columns=(Column("kid_intra", "intra-KID", False, 4),), builtin=True, check=check_class_sizes,
     description="mean over classes of the unbiased MMD^2 (KID's kernel, every row) between a class's samples and "
                 "its real images",
 )
