@@ -371,9 +371,12 @@ PAPER_DATASETS = {
 # Semantic synthesis II (issue 15) and translation (issue 14): these methods' tables live beside their models, in
 # ``<method>_config.py`` (imported here, after COMMON / MINI_COMMON exist, which they extend).
 from reference_models import (cyclegan_config, dsgan_config, ecgan_config, oasis_config,  # noqa: E402
-                              pix2pix_seg_clip_config)
+                              pix2pix_seg_clip_config, stargan_config)
 
-for _mod in (oasis_config, ecgan_config, pix2pix_seg_clip_config, cyclegan_config, dsgan_config):
+from reference_models import munit_config  # noqa: E402  (munit and unit)
+
+for _mod in (oasis_config, ecgan_config, pix2pix_seg_clip_config, cyclegan_config, dsgan_config, stargan_config,
+             munit_config):
     DEFAULTS.update(_mod.DEFAULTS)
     NAMED.update(_mod.NAMED)
     PAPER_DATASETS.update(_mod.PAPER_DATASETS)

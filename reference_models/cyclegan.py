@@ -128,10 +128,11 @@ class ResnetGenerator(nn.Module):
         return torch.tanh(h + torch.atanh(x.clamp(-RESIDUAL_CLAMP, RESIDUAL_CLAMP)))
 
 
-def translate(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``net(x)`` for any size: reflection-padded (bottom / right) to a multiple of 4 and cropped back."""
+def translate(net: Any, x: torch.Tensor, multiple: int = 2 ** N_DOWNSAMPLING) -> torch.Tensor:
+    """``net(x)`` for any size: reflection-padded (bottom / right) to a multiple of ``multiple`` (4: the two
+    halvings of the ResnetGenerator) and cropped back."""
     h, w = x.shape[-2:]
-    m = 2 ** N_DOWNSAMPLING
+    m = int(multiple)
     ph, pw = (-h) % m, (-w) % m
     if not (ph or pw):
         return net(x)
@@ -279,8 +280,9 @@ class CycleGANModel(GANModel):
         return logs
 
     # -- inference
-    def translate(self, source: torch.Tensor) -> torch.Tensor:
-        """float [B,3,H,W] in [-1, 1] (domain A) -> G_A's image (domain B), [-1, 1]."""
+    def translate(self, source: torch.Tensor, seed: int = 0) -> torch.Tensor:
+        """float [B,3,H,W] in [-1, 1] (domain A) -> G_A's image (domain B), [-1, 1] (deterministic: ``seed`` is
+        unused; the multimodal subclasses' models draw their codes from it)."""
         return translate(self.G_A, source)
 
 
@@ -314,7 +316,7 @@ class CycleGAN(ReferenceGenerator):
             raise BenchError(f"{self.method_key}: the batch has no 'source' images (keys: {', '.join(sorted(batch))})")
         source = batch["source"]
         outs = self._per_sample(seeds, lambda i, seed: to_uint8(self.model.translate(
-            image_to_float(source[i : i + 1].to(self.device)))))
+            image_to_float(source[i : i + 1].to(self.device)), seed)))
         res = self.info.resolution
         out = torch.cat(outs) if outs else torch.zeros((0, 3, *(res or source.shape[-2:])), dtype=torch.uint8)
         if res is not None and tuple(out.shape[-2:]) != tuple(res):
@@ -345,8 +347,8 @@ class _Unpaired:
     def __getitem__(self, i: int) -> dict[str, Any]:
         item = self.dataset[i]
         if "source" not in item or "image" not in item:
-            raise BenchError("cyclegan trains on items holding 'source' (domain A) and 'image' (domain B); this "
-                             f"dataset's items hold {', '.join(sorted(item))}")
+            raise BenchError("unpaired training (cyclegan, munit, unit) needs items holding 'source' (domain A) and "
+                             f"'image' (domain B); this dataset's items hold {', '.join(sorted(item))}")
         zeros = torch.zeros((1, *item["image"].shape[-2:]), dtype=torch.int64)
         return {"source": item["source"], "image": item["image"], "label": item.get("label", zeros),
                 "instance": item.get("instance", zeros), "path": item.get("path", "")}

@@ -24,6 +24,9 @@ paper --dataset facades`` uses it without ``--checkpoint``. SPADE's and pix2pixH
 | pix2pix | ``facades_label2photo`` (``scripts/download_pix2pix_model.sh``) | ``paper-facades`` | ``latest_net_G.pth`` |
 | oasis | ``oasis_{cityscapes,ade20k,coco}_pretrained.zip`` (boschresearch/OASIS README, Dropbox) | ``paper`` on cityscapes / ade20k / coco-stuff | ``best_EMA.pth`` (the evaluated EMA generator; ``*_G.pth`` loads too) |
 | cyclegan | ``{name}.pth`` (``scripts/download_cyclegan_model.sh`` of junyanz/pytorch-CycleGAN-and-pix2pix) | ``paper`` (resnet_9blocks) on the matching A images | ``latest_net_G.pth`` (G_A) |
+| munit | ``edges2shoes.pt`` (NVlabs/MUNIT ``TUTORIAL.md`` "Pretrained models", a Google-Drive folder) | ``paper`` (configs/edges2shoes_folder.yaml) on edges (A) -> shoes (B) | the file itself: ``{'a': gen_a, 'b': gen_b}``, A -> B = gen_a's content encoder + gen_b's decoder (``--a2b 1``) |
+| unit | ``unit_gta2city.pt`` (mingyuliutw/UNIT ``TUTORIAL.md`` "Pretrained models", Google Drive) | ``paper`` (unit_edges2shoes generators = unit_gta2city's) on GTA5 (A) -> Cityscapes (B) | the file itself: ``{'a': gen_a, 'b': gen_b}``, A -> B = gen_a's encoder + gen_b's decoder |
+| stargan | ``celeba-128x128-5attrs.zip`` (``download.sh pretrained-celeba-128x128`` of yunjey/stargan, Dropbox) | ``paper`` at c_dim 5 (Black_Hair, Blond_Hair, Brown_Hair, Male, Young), 128x128 | ``200000-G.ckpt`` (``celeba-256x256-5attrs``: the same keys, trained at 256x256) |
 | esrgan | ``RRDB_ESRGAN_x4.pth`` / ``RRDB_PSNR_x4.pth`` (xinntao/ESRGAN README, Google Drive); BasicSR's renamed copies | ``paper`` / ``paper-psnr`` on any x4 dataset | the file itself (BasicSR's: ``params`` / ``params_ema`` inside) |
 
 The JSON fixtures in ``tests/fixtures/reference_models/`` list every key and shape of these generators, produced by
@@ -51,7 +54,9 @@ RELEASE_WEIGHTS = {("pix2pix", "paper-facades"): weight_files.PIX2PIX_FACADES}
 # come with xinntao/ESRGAN's names (ours) or BasicSR's (``esrgan.official_to_ours``). The releases are registered in
 # ``weight_files.ESRGAN_RELEASES`` and used by ``SRReferenceGenerator.default_checkpoint`` (any SR dataset, x4).
 RENAMES = {"esrgan": "reference_models.esrgan:official_to_ours", "oasis": "reference_models.oasis:official_to_ours",
-           "ecgan": "reference_models.ecgan:official_to_ours", "cyclegan": "reference_models.cyclegan:official_to_ours"}
+           "ecgan": "reference_models.ecgan:official_to_ours", "cyclegan": "reference_models.cyclegan:official_to_ours",
+           "stargan": "reference_models.stargan:official_to_ours",
+           "munit": "reference_models.munit:official_to_ours", "unit": "reference_models.munit:official_to_ours"}
 
 
 def release_checkpoint(method: str, config: str, dataset: str) -> str:

@@ -12,6 +12,7 @@ from reference_models.cyclegan import CycleGAN
 from reference_models.dsgan import DSGAN
 from reference_models.ecgan import ECGAN
 from reference_models.esrgan import ESRGAN
+from reference_models.munit import MUNIT, UNIT
 from reference_models.oasis import OASIS
 from reference_models.pix2pix import Pix2Pix
 from reference_models.pix2pix_seg_clip import Pix2PixSegClip
@@ -19,6 +20,7 @@ from reference_models.pix2pixhd import Pix2PixHD
 from reference_models.sngan_proj import SNGANProjection
 from reference_models.spade import SPADEMethod
 from reference_models.srgan import SRGAN, SRResNet
+from reference_models.stargan import StarGAN
 
 # every reference method; ``tasks`` says which track each is for (semantic: the first three, class: the others)
 METHODS = {"pix2pix": Pix2Pix, "pix2pixhd": Pix2PixHD, "spade": SPADEMethod,
@@ -28,3 +30,5 @@ METHODS.update({"srresnet": SRResNet, "srgan": SRGAN, "esrgan": ESRGAN})  # supe
 METHODS.update({"oasis": OASIS, "pix2pix-seg-clip": Pix2PixSegClip, "ecgan": ECGAN})  # semantic synthesis II
 METHODS.update({"dsgan": DSGAN})  # diversity-sensitive pix2pix (label map -> photo)
 METHODS.update({"cyclegan": CycleGAN})  # unpaired translation
+METHODS.update({"munit": MUNIT, "unit": UNIT})  # unpaired translation (NVlabs/MUNIT code base)
+METHODS.update({"stargan": StarGAN})  # multi-domain attribute translation
