@@ -169,13 +169,20 @@ def sample_seed(run_seed: int, key: str, k: int) -> int:
     return derive_seed(run_seed, key, k)
 
 
+def _frozen(value: Any) -> Any:
+    """Lists as tuples, all the way down: a DatasetInfo is hashable and no method can edit the card through it."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
 def dataset_info(ds: Any) -> DatasetInfo:
     """What a generator may know about the dataset ``ds`` (a ``bench.data`` dataset): the one way to build it."""
     return DatasetInfo(
         name=ds.card.name, num_classes=int(ds.num_classes), resolution=tuple(ds.resolution) if ds.resolution is not None else None,
         has_instances=bool(ds.has_instances), ignore_index=ds.ignore_index,
         palette=tuple(tuple(int(c) for c in rgb) for rgb in ds.palette),
-        task=ds.card.task, task_params=tuple(sorted(ds.task_params.items())),
+        task=ds.card.task, task_params=tuple(sorted((k, _frozen(v)) for k, v in ds.task_params.items())),
     )
 
 

@@ -59,8 +59,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from bench.adapter import DatasetInfo, register_method
+from bench.checkpoints import load_state_dict
 from bench.errors import BenchError
-from reference_models.common import GANModel, ReferenceGenerator, image_to_float, to_uint8
+from reference_models.common import (META_PREFIX, GANModel, ReferenceGenerator, image_to_float, split_meta,
+                                     str_tensor, to_uint8)
 from reference_models.cyclegan import RESIDUAL_CLAMP, UPSAMPLE, _Unpaired, translate
 
 LR_DECAYS = ("code", "linear")
@@ -329,6 +331,26 @@ class StarGAN(ReferenceGenerator):
     method_key = "stargan"
     tasks = ("attribute",)
     meta_num_classes = False
+
+    def _attribute_names(self) -> str:
+        return ",".join(str(a) for a in self.info.param("attributes"))
+
+    def generator_state(self) -> dict[str, torch.Tensor]:
+        """Ours + the dataset's attribute names in order: a generator is only meaningful for the attributes (and the
+        order) it was trained on."""
+        state = super().generator_state()
+        state[META_PREFIX + "attributes"] = str_tensor(self._attribute_names())
+        return state
+
+    def load(self, path: str) -> None:
+        """As every reference model, plus: a checkpoint of ours trained on other attributes (or another order) is
+        refused in one line (the authors' releases carry no names: their order is the CelebA card's)."""
+        _, meta = split_meta(load_state_dict(path, expect=self.method_key))
+        have = meta.get("attributes")
+        if have is not None and have != self._attribute_names():
+            raise BenchError(f"stargan checkpoint {path} was trained on the attributes {have.replace(',', ', ')}; "
+                             f"the dataset '{self.info.name}' has {self._attribute_names().replace(',', ', ')}")
+        super().load(path)
 
     def build(self, cfg: Any, info: DatasetInfo) -> GANModel:
         return StarGANModel(cfg, info)

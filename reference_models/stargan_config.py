@@ -53,7 +53,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 NAMED: dict[str, dict[str, dict[str, Any]]] = {
     "stargan": {
         # the authors' CelebA setup (the released celeba-128x128-5attrs generator is this G at c_dim 5)
-        "paper": {},
+        "paper": {"native_resolution": (128, 128)},
         # 64x64 synthetic-streets-attributes (3 attributes) in minutes on one CPU core (457 s beside two other
         # trainings): widths 16, 3 blocks, D of 5 halvings (a 2x2 patch map, as the paper's 6 at 128x128), batch 8,
         # 800 steps, a residual G (starts as the identity), n_critic 1 at lr 2e-4: every G step counts in minutes;

@@ -188,3 +188,43 @@ def test_celeba_damaged_files_are_refused_in_one_line(tmp_path):
     (root / "list_eval_partition.txt").write_text("000001.jpg 3\n")
     with pytest.raises(BenchError, match="list_eval_partition.txt:1: expected"):
         get_dataset("celeba", str(root), "test", None)
+
+
+def test_celeba_missing_listed_images_are_named_and_targets_follow_the_image_id(tmp_path):
+    """A test image the partition file lists but the folder lacks: verify names it; a --partial load keeps every
+    other face's target (by id, not position). Another image size (the in-the-wild copy) is refused."""
+    from PIL import Image
+
+    from bench.data.celeba import target_attributes
+    from bench.data.verify import verify
+
+    root, _ = _celeba_root(tmp_path)
+    full = get_dataset("celeba", str(root), "test", None)
+    want = {full.samples[i].key: full.target_attributes(i) for i in range(len(full))}
+    (root / "img_align_celeba" / "000011.jpg").unlink()
+    rep = verify("celeba", root, "test")
+    lines = "\n".join(rep.lines())
+    assert "000011.jpg: listed as test in" in lines and "not found" in lines
+    part = get_dataset("celeba", str(root), "test", None)
+    assert [s.key for s in part.samples] == ["000010", "000012"]
+    assert {part.samples[i].key: part.target_attributes(i) for i in range(2)} == \
+        {k: want[k] for k in ("000010", "000012")}
+    names = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young")
+    assert part.target_attributes(1) == target_attributes(names, part.source_attributes(1), 12 % 5)
+    Image.fromarray(np.zeros((250, 250, 3), np.uint8)).save(root / "img_align_celeba" / "000012.jpg")
+    with pytest.raises(BenchError, match="000012.jpg: 250x250, CelebA's aligned faces are 178x218"):
+        get_dataset("celeba", str(root), "test", None, cache=False)[1]
+
+
+def test_dataset_info_is_hashable_and_cannot_edit_the_card():
+    """task_params lists reach a generator as tuples: a method cannot change the card (or the fingerprint)."""
+    from bench.adapter import dataset_info
+    from bench.data import load_card
+
+    ds = get_dataset(NAME, split="val")
+    info = dataset_info(ds)
+    hash(info)
+    assert info.param("attributes") == ("dusk", "fog", "autumn")
+    ds.task_params["attributes"].append("snow")
+    assert load_card(NAME).raw["task_params"]["attributes"] == ["dusk", "fog", "autumn"]
+    assert ds.fingerprint()["task_params"]["attributes"] == ["dusk", "fog", "autumn"]

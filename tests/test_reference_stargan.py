@@ -366,6 +366,13 @@ def test_save_load_identical_outputs(tmp_path):
     state = torch.load(p, weights_only=True)
     assert int(state["_meta.semantic_nc"]) == 6 and "_meta.num_classes" not in state  # 3 + c_dim input channels
     assert any(k.endswith("running_mean") for k in state)  # the InstanceNorm statistics travel with the weights
+    # the attribute names travel too: the same count in another order is refused in one line
+    other = StarGAN(info(attrs=("a", "c", "b")), config="mini")
+    other.cfg = other.cfg.replace(**TINY)
+    other.model = other.build(other.cfg, other.info)
+    with pytest.raises(BenchError, match="trained on the attributes a, b, c; the dataset 'attrs-test' has a, c, b"):
+        other.load(p)
+    assert StarGAN.native_resolution("celeba", "paper") == (128, 128)
 
 
 def test_exact_resume_and_adapter_training(tmp_path):

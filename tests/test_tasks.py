@@ -34,9 +34,14 @@ def dataset_batch(b: int = 3, seed: int = 0) -> dict:
     }
 
 
+# what a card of the task must state (an attribute card names its attributes: the default, none, is refused); the
+# batch's ``attributes`` hold 5
+CARD_PARAMS = {"attribute": {"attributes": ["a", "b", "c", "d", "e"]}}
+
+
 def info_for(task: str, **params) -> DatasetInfo:
     t = get_task(task)
-    resolved = t.resolve_params(params, "test", (H, W))
+    resolved = t.resolve_params({**CARD_PARAMS.get(task, {}), **params}, "test", (H, W))
     return DatasetInfo(name="t", num_classes=3, resolution=(H, W), palette=PALETTE, task=task,
                        task_params=tuple(sorted(resolved.items())))
 
@@ -52,7 +57,7 @@ def class_mean_checkpoint(tmp_path: Path) -> str:
 def test_every_task_documents_its_batch_and_its_baseline_conforms(name, tmp_path):
     task = get_task(name)
     keys = [f"k{i}" for i in range(3)]
-    params = task.resolve_params(None, "test", (H, W))
+    params = task.resolve_params(CARD_PARAMS.get(name), "test", (H, W))
     batch = task.adapter_batch(dataset_batch(), params, keys)
     assert list(batch) == list(task.batch_keys), (name, list(batch))
     picture = task.show(dataset_batch(), 1, params, PALETTE, keys)

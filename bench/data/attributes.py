@@ -35,7 +35,7 @@ import numpy as np
 
 from bench.data.base import PairedDataset
 from bench.data.synthetic import SKY, SPLIT_CODE, VEGETATION, _jitter, _rng, _smooth_noise, _u
-from bench.data.translation import dusk, dusk_seed
+from bench.data.translation import DUSK_VERSION, dusk, dusk_seed
 
 ATTRIBUTES = ("dusk", "fog", "autumn")
 ATTRIBUTES_VERSION = 1  # bump with any change to ``fog``, ``autumn``, ``styled`` or the draws (the fingerprint has it)
@@ -160,7 +160,9 @@ class AttributeDataset(PairedDataset):
         return item
 
     def fingerprint(self) -> dict[str, Any]:
-        return {**super().fingerprint(), "source": f"attributes-v{ATTRIBUTES_VERSION}", "seed": self.seed}
+        # both renderers' versions: a change to the dusk view (dusk2day's) changes these views too
+        return {**super().fingerprint(), "source": f"attributes-v{ATTRIBUTES_VERSION}-dusk-v{DUSK_VERSION}",
+                "seed": self.seed}
 
 
 def load(card: Any, root: str | os.PathLike[str] | None, split: str, resolution: tuple[int, int], *,

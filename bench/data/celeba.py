@@ -18,7 +18,8 @@ Preprocessing as StarGAN's (``data_loader.py``): a centre crop of 178x178 (``tor
 An item holds ``source`` (the face), ``source_attributes`` (its own attributes from ``list_attr_celeba.txt``,
 ``-1`` -> 0, in the card's ``task_params.attributes`` order), ``attributes`` (the target) and ``image`` (the face
 itself: the real set is the split's faces). The target follows StarGAN's ``create_labels`` for CelebA, one target
-per face so that N stays the split's size: face j takes target ``k = j mod A``; a hair colour (``Black_Hair``,
+per face so that N stays the split's size: face NNNNNN takes target ``k = NNNNNN mod A`` (by id, so a partial copy
+keeps every face's target); a hair colour (``Black_Hair``,
 ``Blond_Hair``, ``Brown_Hair``, ``Gray_Hair``) sets that colour and clears the other hair colours of the card, any
 other attribute is flipped.
 """
@@ -90,16 +91,36 @@ def read_attributes(root: Path, names: Sequence[str]) -> dict[str, tuple[int, ..
     return out
 
 
-def select_split(card: Any, root: Path, split: str, samples: list[Sample]) -> tuple[list[Sample], list[str]]:
+def _first(items: list[str], what: str) -> list[str]:
+    """One problem line for a list of like problems: the first, and how many more."""
+    if not items:
+        return []
+    return [f"{items[0]}: {what}" + (f" (and {len(items) - 1} more)" if len(items) > 1 else "")]
+
+
+def select_split(card: Any, root: Path, split: str, samples: list[Sample], *,
+                 check_attributes: bool = True) -> tuple[list[Sample], list[str]]:
     """The samples of ``split`` by the partition file (every image of the root lies in one folder), and problems:
-    images of the folder the partition file does not list. Used by the loader and ``bench data verify``."""
+    images of the folder the partition file does not list, images of the split it lists that are absent, and a
+    damaged attribute file. Used by the loader and ``bench data verify``."""
     if split not in SPLIT_IDS:
         raise BenchError(f"celeba: no split '{split}' (splits: {', '.join(SPLIT_IDS)})")
+    root = Path(root)
     part = read_partition(root)
-    unlisted = [s for s in samples if s.key not in part]
-    problems = [f"{s.image}: not in {Path(root) / PARTITION_FILE}" for s in unlisted[:1]]
-    if len(unlisted) > 1:
-        problems[0] += f" (and {len(unlisted) - 1} more)"
+    keys = {s.key for s in samples}
+    problems = _first([str(s.image) for s in samples if s.key not in part], f"not in {root / PARTITION_FILE}")
+    if samples and all("/" in s.key for s in samples[:50]):
+        problems.append(f"{samples[0].image}: the images are one folder deeper than img_align_celeba/ (an archive "
+                        "unpacked into a folder of its own name?); move them up")
+    absent = [k for k, p in sorted(part.items()) if p == SPLIT_IDS[split] and k not in keys]
+    layout_dir = root / "img_align_celeba"
+    problems += _first([str(layout_dir / f"{k}.jpg") for k in absent],
+                       f"listed as {split} in {root / PARTITION_FILE}, not found")
+    if check_attributes:
+        try:
+            read_attributes(root, tuple(card.task_params["attributes"]))
+        except BenchError as exc:
+            problems.append(str(exc))
     return [s for s in samples if part.get(s.key) == SPLIT_IDS[split]], problems
 
 
@@ -116,12 +137,15 @@ def target_attributes(names: Sequence[str], own: Sequence[int], k: int) -> tuple
     return tuple(out)
 
 
+ALIGNED_SIZE = (218, 178)  # (H, W) of every "Align&Cropped" image
+
+
 def center_crop(image: Any, size: int, path: Path) -> Any:
     """``torchvision``'s ``CenterCrop(size)`` of an HxWx3 array (offsets rounded half to even, as its ``round``)."""
     h, w = image.shape[:2]
-    if h < size or w < size:
-        raise BenchError(f"{path}: {w}x{h} is smaller than the {size}x{size} centre crop (CelebA's aligned faces "
-                         "are 178x218; img_align_celeba/ holds another copy?)")
+    if (h, w) != ALIGNED_SIZE:
+        raise BenchError(f"{path}: {w}x{h}, CelebA's aligned faces are {ALIGNED_SIZE[1]}x{ALIGNED_SIZE[0]} "
+                         "(img_align_celeba/ holds another copy, e.g. the in-the-wild img_celeba?)")
     top, left = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
     return image[top : top + size, left : left + size]
 
@@ -132,13 +156,16 @@ class CelebA(PairedDataset):
     names: tuple[str, ...] = ()
     table: dict[str, tuple[int, ...]] = {}
     attr_sha256: str = ""
+    partition_sha256: str = ""
 
     def source_attributes(self, index: int) -> tuple[int, ...]:
         return self.table[self.samples[index % len(self)].key]
 
     def target_attributes(self, index: int) -> tuple[int, ...]:
-        index %= len(self)
-        return target_attributes(self.names, self.source_attributes(index), index % len(self.names))
+        """StarGAN's target ``image id mod A`` (by id, not position: a face keeps its target in a partial copy)."""
+        key = self.samples[index % len(self)].key
+        k = int(key) % len(self.names) if key.isdigit() else (index % len(self)) % len(self.names)
+        return target_attributes(self.names, self.source_attributes(index), k)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         import torch
@@ -153,8 +180,9 @@ class CelebA(PairedDataset):
         return item
 
     def fingerprint(self) -> dict[str, Any]:
-        # the attribute file decides every target: a different copy of it is a different evaluation
-        return {**super().fingerprint(), "crop": CROP, "attributes_sha256": self.attr_sha256}
+        # the attribute and partition files decide every target and the split: another copy is another evaluation
+        return {**super().fingerprint(), "crop": CROP, "attributes_sha256": self.attr_sha256,
+                "partition_sha256": self.partition_sha256}
 
 
 def load(card: Any, root: str | os.PathLike[str] | None, split: str, resolution: tuple[int, int] | None, *,
@@ -166,8 +194,10 @@ def load(card: Any, root: str | os.PathLike[str] | None, split: str, resolution:
         image = center_crop(read_rgb(sample.image), CROP, sample.image)
         return np.ascontiguousarray(image), np.zeros(image.shape[:2], dtype=np.int64), None
 
-    ds = build_dataset(card, root, split, resolution, decode=decode, cache=cache)
-    samples, problems = select_split(card, ds.root, split, ds.samples)
+    ds = build_dataset(card, root, split, resolution, decode=decode, cache=False)  # the cache: after selection
+    samples, problems = select_split(card, ds.root, split, ds.samples, check_attributes=False)
+    # absent images of the split are the count check's (bench run refuses a partial split unless --partial)
+    problems = [p for p in problems if f"listed as {split}" not in p]
     if problems:
         raise BenchError(problems[0])
     if not samples:
@@ -179,9 +209,10 @@ def load(card: Any, root: str | os.PathLike[str] | None, split: str, resolution:
     if absent:
         raise BenchError(f"{absent[0].image}: no row in {ds.root / ATTR_FILE}")
     ds.samples = samples
-    if ds._cache is not None:  # the cache indexes by position: rebuild it over the selected samples
+    if cache:  # indexed by position: built over the selected samples
         from bench.data.preprocess import PreprocessCache
 
         ds._cache = PreprocessCache(ds)
-    sha = hashlib.sha256((ds.root / ATTR_FILE).read_bytes()).hexdigest()
-    return CelebA.wrap(ds, names=names, table=table, attr_sha256=sha)
+    digest = {f: hashlib.sha256((ds.root / f).read_bytes()).hexdigest() for f in (ATTR_FILE, PARTITION_FILE)}
+    return CelebA.wrap(ds, names=names, table=table, attr_sha256=digest[ATTR_FILE],
+                       partition_sha256=digest[PARTITION_FILE])

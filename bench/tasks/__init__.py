@@ -76,13 +76,15 @@ class Task:
 
     def resolve_params(self, given: Mapping[str, Any] | None, where: str, resolution: tuple[int, int] | None) -> dict:
         """The card's task_params with defaults filled in; unknown keys and unusable values raise naming ``where``."""
-        given = dict(given or {})
+        import copy
+
+        given = copy.deepcopy(dict(given or {}))  # the card's own lists stay the card's
         unknown = sorted(set(given) - set(self.params))
         if unknown:
             allowed = ", ".join(sorted(self.params)) or "none"
             raise BenchError(f"{where}: task_params: unknown key '{unknown[0]}' for task '{self.name}' "
                              f"(allowed: {allowed})")
-        params = {**self.params, **given}
+        params = {**copy.deepcopy(dict(self.params)), **given}
         for key, default in self.params.items():
             if type(params[key]) is not type(default):
                 raise BenchError(f"{where}: task_params.{key} must be a {type(default).__name__}, got "

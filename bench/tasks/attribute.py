@@ -1,7 +1,8 @@
 """``attribute``: image + target attribute vector -> image (StarGAN on CelebA: hair colour, gender, age).
 
 The card names the attributes in order (``task_params`` ``{"attributes": [...]}``); the batch's ``attributes`` are the
-target vector (0/1 per attribute in that order). The real images are the target domain's; a dataset with hidden
+target vector (0/1 per attribute in that order). The real images are the dataset's (CelebA: the split's faces, i.e.
+the inputs themselves, so FID / KID there measure realism, not whether the attribute changed); a dataset with hidden
 pairs (``{"hidden_pairs": true}``: each evaluated source has its own image in the target domain, as the embedded
 ``synthetic-streets-attributes``) also scores content preservation (PSNR / SSIM / LPIPS against the hidden target,
 mIoU against the source's label map) and, with a classifier of its domains, the share of translations the classifier
