@@ -20,8 +20,9 @@ from bench.leaderboard import reported_or_empty
 
 ROOT = Path(__file__).resolve().parents[1]
 LEADERBOARD = ROOT / "leaderboard"
-WITH_RECORDS = ("digits", "photos-inpainting", "photos-sr", "synthetic-streets", "synthetic-streets-dusk2day",
-                "synthetic-streets-edges2photo", "synthetic-streets-inpainting", "synthetic-streets-sr")
+WITH_RECORDS = ("digits", "photos-inpainting", "photos-sr", "synthetic-streets", "synthetic-streets-attributes",
+                "synthetic-streets-dusk2day", "synthetic-streets-edges2photo", "synthetic-streets-inpainting",
+                "synthetic-streets-sr")
 
 
 def _committed(prefix: str) -> str:
