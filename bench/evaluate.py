@@ -64,6 +64,12 @@ class EvalOptions:
     classes: dict[str, int] | None = None
     classifier: str | None = None  # bench.classifiers name for class_acc (`bench run`: the dataset's loader.json)
     classifier_weights: str | None = None
+    # the caption of each condition (file key -> text) and the image-text matcher that scores them (r_precision);
+    # `bench run` fills both for text datasets (the matcher from the dataset's loader.json)
+    captions: dict[str, str] | None = None
+    matcher: str | None = None
+    r_precision_candidates: int = 100  # AttnGAN: the true caption and 99 mismatched ones per sample
+    r_precision_seed: int = 0
     class_diversity_pairs: int = 100  # msssim_class: random sample pairs per class (AC-GAN's 100), seeded
     cas_steps: int | None = None  # CAS: training steps of its classifier (None: bench.metrics.cas.DEFAULT_STEPS)
     cas_seeds: tuple[int, ...] = (0, 1, 2)  # CAS: one classifier per seed; the mean and std over seeds are reported
@@ -290,6 +296,12 @@ def _inapplicable(spec: Any, ctx: EvalContext, real_dir: Any) -> str | None:
         orphan = next((p.file.rel for p in ctx.pairs if p.group not in ctx.opts.classes), None)
         if orphan is not None:
             return f"fake image '{orphan}' has no real image of the same name, so no class"
+    if "captions" in spec.inputs:
+        if ctx.opts.captions is None or ctx.opts.matcher is None:
+            return "needs the caption of each condition and an image-text matcher (`bench run` on a text dataset)"
+        orphan = next((p.file.rel for p in ctx.pairs if p.group not in ctx.opts.captions), None)
+        if orphan is not None:
+            return f"fake image '{orphan}' has no caption (its condition is not among the captions given)"
     if "labels" in spec.inputs and (ctx.labels_dir is None or ctx.opts.segmenter is None):
         return "needs --labels DIR and --segmenter"
     if "classifier" in spec.networks and ctx.opts.classifier is None:

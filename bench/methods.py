@@ -249,3 +249,69 @@ class TrainingCopy(Generator):
             pick = torch.randint(len(pool), (1,), generator=torch.Generator().manual_seed(int(s)))
             out.append(self.images[pool[pick]][0])
         return torch.stack(out)
+
+
+@register_method("caption-nearest")
+class CaptionNearest(Generator):
+    """``text`` baseline: the mean of the ``K`` (5) training images whose captions are nearest to the requested
+    caption, whatever the seed (no diversity, no generation).
+
+    Nearness: cosine similarity between the caption's embedding and each training image's mean caption embedding
+    (its C captions' embeddings averaged, then normalised), float64, ties by training index. The mean of several
+    images rather than the nearest one: a single training image would be a copy (a near-oracle FID that creates
+    nothing, see ``training-copy``); the mean keeps what the captions agree on (layout, dominant colours).
+    "Training" reads the training split once (no gradients) into a plain state dict {"embeddings": float32 [N, D],
+    "images": uint8 [N, 3, H, W]} loaded with weights_only=True."""
+
+    tasks = ("text",)
+    K = 5
+
+    def __init__(self, info, **kwargs: Any) -> None:
+        super().__init__(info, **kwargs)
+        self.embeddings = self.images = None
+        if self.checkpoint:
+            from bench.checkpoints import load_state_dict
+
+            state = load_state_dict(self.checkpoint)
+            self.embeddings, self.images = state["embeddings"], state["images"]
+
+    def train(self, dataset: Any, *, out_dir: str, seed: int, steps: int | None = None) -> str:
+        import io
+        from pathlib import Path
+
+        import torch
+
+        from bench.fileio import atomic_write_bytes
+        from bench.progress import Progress
+
+        rows, images = [], []
+        bar = Progress(len(dataset), "caption-nearest: read training split", "img")
+        for i in range(len(dataset)):
+            item = dataset[i]
+            mean = item["embeddings"].to(torch.float64).mean(0)
+            rows.append((mean / mean.norm().clamp_min(1e-12)).to(torch.float32))
+            images.append(item["image"])
+            bar.update(1)
+        bar.close()
+        buf = io.BytesIO()
+        torch.save({"embeddings": torch.stack(rows), "images": torch.stack(images)}, buf)
+        path = Path(out_dir) / "caption-nearest.pt"
+        atomic_write_bytes(path, buf.getvalue())
+        return str(path)
+
+    def generate(self, batch: dict[str, Any], *, seeds: Sequence[int]) -> Any:
+        import torch
+
+        from bench.errors import BenchError
+
+        if self.images is None:
+            raise BenchError("caption-nearest needs the training images and captions: run with --train (one pass "
+                             "over the training split) or --checkpoint caption-nearest.pt")
+        q = batch["embedding"].to(torch.float64)
+        q = q / q.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        sims = q @ self.embeddings.to(torch.float64).T  # [B, N]
+        k = min(self.K, sims.shape[1])
+        # stable: equal similarities keep training order
+        order = torch.sort(-sims, dim=1, stable=True).indices[:, :k]
+        means = self.images[order].to(torch.float64).mean(1)
+        return means.round().clamp(0, 255).to(torch.uint8)

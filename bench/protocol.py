@@ -12,7 +12,8 @@ from typing import Any
 #    protocol and the output quantisation joined the fingerprint
 PROTOCOL_VERSION = "2"
 _SET_ONLY = frozenset({"task", "classifier", "class_diversity", "cas", "knn", "extrapolation", "bootstrap",
-                       "dinov2_features", "clip_features", "y_channel", "diversity_pairing"})  # see Protocol.task
+                       "dinov2_features", "clip_features", "y_channel", "diversity_pairing",
+                       "text_matching"})  # see Protocol.task
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ class Protocol:
     # psnr_y / ssim_y (the super-resolution convention): border crop (the SR scale, 0 outside SR), Y channel and
     # PSNR / SSIM definitions (bench/metrics/psnr_y.py). Unset in records made before them.
     y_channel: tuple[tuple[str, str], ...] | None = None
+    # r_precision (the text task): the image-text matcher (name, its networks' digests, caption and text-encoder
+    # versions), candidates per sample and their seed. Set only for evaluations given captions.
+    text_matching: tuple[tuple[str, str], ...] | None = None
 
     @staticmethod
     def freeze(fields: dict[str, Any] | None) -> tuple[tuple[str, str], ...] | None:

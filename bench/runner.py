@@ -431,7 +431,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
         request_file = run_dir / "evaluation.request.json"
         # + what the dataset and its task plan besides the options: its classifier (loader.json can gain one) and the
         # task's metric set (a new bench version can add one)
-        request = {**_eval_request(spec), "classifier": _classifier_for(ds),
+        request = {**_eval_request(spec), "classifier": _classifier_for(ds), "matcher": _matcher_for(ds),
                    "candidates": list(task.metrics) if task.metrics is not None else None}
         if evaluation is not None and _older_request(_read_json_or_none(request_file), ds) != request:
             print(f"note: {eval_file} was made with other evaluation options (--metrics, --segmenter, "
@@ -501,9 +501,11 @@ def _eval_options(spec: RunSpec, ds: Any, keys: list[str], n: int, n_real: int, 
         classes = {keys[i]: task.class_of(ds[i]) for i in range(n)}
     elif classifier:  # a translation's target domain
         classes = {keys[i]: ds.target_class(i) for i in range(n)}
+    matcher = _matcher_for(ds)
+    captions = {keys[i]: ds[i]["caption"] for i in range(n)} if matcher else None
     return EvalOptions(
         metrics=spec.metrics, candidates=task.metrics, device=device, segmenter=segmenter,
-        classes=classes, classifier=classifier,
+        classes=classes, classifier=classifier, captions=captions, matcher=matcher,
         # the protocol's subset size: 1000, or N for smaller splits (recorded, no clamping warning)
         kid_subset_size=min(1000, n, n_real), diversity_pairing=pairing, diversity_pairs=pairs,
         num_classes=ds.segmenter_num_classes if segmenter else None, ignore_index=ds.ignore_index,
@@ -522,6 +524,14 @@ def _classifier_for(ds: Any) -> str | None:
     if ds.task.class_of or hasattr(ds, "target_class"):
         return default_classifier(ds.card.name)
     return None
+
+
+def _matcher_for(ds: Any) -> str | None:
+    """The fixed image-text matcher that scores ``r_precision`` on a text dataset (``loader.json``
+    ``default_matcher``); None for other tasks."""
+    from bench.data import default_matcher
+
+    return default_matcher(ds.card.name) if ds.task.name == "text" else None
 
 
 def _check_task(cls: Any, name: str, spec: RunSpec) -> None:
@@ -578,6 +588,8 @@ def _older_request(old: Any, ds: Any) -> Any:
     old = dict(old)
     if "classifier" not in old:
         old["classifier"] = default_classifier(ds.card.name) if ds.task.class_of else None
+    if "matcher" not in old:
+        old["matcher"] = None  # text datasets came with it
     if "candidates" not in old:
         old["candidates"] = list(ds.task.metrics) if ds.task.metrics is not None else None
     return old

@@ -136,7 +136,7 @@ def test_the_core_works_without_reference_models(folders, tmp_path):
     assert codes == [0, 0, 0, 2, 2, 2], (codes, err)
     assert out.strip().endswith("LOADED False"), out
     lines = out.splitlines()
-    assert ("methods: bicubic (super-resolution), blur-fill (inpainting), class-mean (class), "
+    assert ("methods: bicubic (super-resolution), blur-fill (inpainting), caption-nearest (text), class-mean (class), "
             "identity (paired/unpaired/attribute), "
             "label-colouring (semantic), mean-fill (inpainting), oracle (*), training-copy (class)") in lines
     from bench.cli import COMMANDS

@@ -105,6 +105,23 @@ class Classifier:
         return torch.from_numpy(_classify(fake_u8.permute(0, 2, 3, 1).numpy()))
 
 
+class Matcher:
+    """Stand-in image-text matcher: an image is its mean colour, a caption the colour it states ("r g b")."""
+
+    weights = {}
+
+    def encode_images(self, fake_u8):
+        return fake_u8.to(torch.float64).mean((2, 3)).numpy()
+
+    def encode_texts(self, texts):
+        return np.array([[float(v) for v in t.split()] for t in texts])
+
+
+def _captions(reals):
+    """Each condition's caption: its real image's mean colour, rounded (the samples are noisy copies of it)."""
+    return {r.key: " ".join(str(int(v)) for v in imio.decode(r).reshape(-1, 3).mean(0).round()) for r in reals}
+
+
 class Segmenter:
     num_classes, sha256, protocol, weights = CLASSES, None, None, {}
     prepare = None
@@ -151,14 +168,14 @@ def _context(inputs, wanted):
         groups.setdefault(p.group, []).append(p)
     opts = EvalOptions(kid_subsets=7, kid_subset_size=6, diversity_pairs=2, segmenter="stand-in", ignore_index=255,
                        classes=_classes(reals), classifier="stand-in", class_diversity_pairs=4, cas_steps=6,
-                       cas_seeds=(0, 1))
+                       cas_seeds=(0, 1), captions=_captions(reals), matcher="stand-in", r_precision_candidates=5)
     if any("masks" in registry.get(m).inputs for m in wanted):  # the in-hole metrics: an inpainting protocol
         from bench.protocol import Protocol
 
         opts.protocol_fields = {"task": Protocol.freeze({"name": "inpainting", **MASKS})}
     ctx = EvalContext(opts, reals, fakes, pairs, groups, (64, 64), labels, list(wanted))
     ctx.networks = {"inception-pool3": Featurizer(), "inception-logits": Logits(), "lpips-alex": Lpips(),
-                    "segmenter": Segmenter(), "classifier": Classifier(),
+                    "segmenter": Segmenter(), "classifier": Classifier(), "matcher": Matcher(),
                     "dinov2-vit-l-14": SpaceFeaturizer("dinov2-vit-l-14"), "clip-vit-b-32": SpaceFeaturizer("clip-vit-b-32")}
     return ctx
 
@@ -379,6 +396,24 @@ def _ref_class_acc(ctx):
     return {"class_acc": float(np.mean(pred == np.array([ctx.opts.classes[g] for g, _, _ in fakes])))}
 
 
+def _ref_r_precision(ctx):
+    # every sample ranked by hand: its own caption and 4 mismatched ones (the documented draw), cosine in python
+    # floats, the top shared among ties
+    keys = sorted(ctx.opts.captions)
+    texts = {k: np.array([float(v) for v in ctx.opts.captions[k].split()]) for k in keys}
+    credits = []
+    for p in ctx.pairs:
+        own = keys.index(p.group)
+        sample = int(p.file.path.stem)
+        rng = np.random.default_rng([0, own, sample])
+        others = [i for i in range(len(keys)) if i != own]
+        cands = [own, *rng.choice(np.array(others), size=4, replace=False).tolist()]
+        img = imio.decode(p.file).reshape(-1, 3).astype(np.float64).mean(0)
+        sims = [float(img @ texts[keys[c]] / (np.linalg.norm(img) * np.linalg.norm(texts[keys[c]]))) for c in cands]
+        credits.append(0.0 if sims[0] < max(sims) else 1.0 / sum(s == sims[0] for s in sims))
+    return {"r_precision": float(np.mean(credits))}
+
+
 def _ref_cas(ctx):
     # the samples read from the files in name order, labelled from the classes, one classifier per seed trained by
     # the recipe (pinned against a hand-written loop in test_class_metrics), tested on the real files
@@ -527,6 +562,7 @@ REFERENCES = {
     "kid_dinov2": (lambda ctx: _ref_kid(ctx, "dinov2-vit-l-14", "kid_dinov2"), 1e-9),
     "fd_clip": (lambda ctx: _ref_fid(ctx, "clip-vit-b-32", "fd_clip"), 1e-9),
     "kid_clip": (lambda ctx: _ref_kid(ctx, "clip-vit-b-32", "kid_clip"), 1e-9),
+    "r_precision": (_ref_r_precision, 1e-12),
 }
 BUILTIN = [s.name for s in registry.specs() if s.builtin]
 
@@ -549,16 +585,26 @@ def test_every_builtin_metric_has_a_reference_and_a_complete_spec():
     assert masked == {"hole_psnr", "hole_l1", "hole_l2"}
     # without classes the per-class metrics stay out of the fingerprint (protocols before them keep theirs); the
     # in-hole metrics enter only evaluations of an inpainting protocol
-    assert dict(registry.metric_versions()) == {m: "1" for m in BUILTIN if m not in per_class | masked}
+    text_only = {s.name for s in registry.specs() if "captions" in s.inputs}
+    assert text_only == {"r_precision"}
+    # no evaluation below is given captions but one, so r_precision stays out of their fingerprints
+    assert dict(registry.metric_versions()) == {m: "1" for m in BUILTIN if m not in per_class | masked | text_only}
     with_classes = _context_for_protocol()
     with_classes.opts.classes = {"a": 0}
-    assert dict(registry.metric_versions(with_classes)) == {m: "1" for m in BUILTIN if m not in masked}
+    assert dict(registry.metric_versions(with_classes)) == {m: "1" for m in BUILTIN if m not in masked | text_only}
     from bench.protocol import Protocol
 
     with_classes.opts.protocol_fields = {"task": Protocol.freeze({"name": "inpainting", **MASKS})}
     sr_only = {s.name for s in registry.specs() if s.tasks == ("super-resolution",)}
     assert sr_only == {"psnr_y", "ssim_y"}
-    assert dict(registry.metric_versions(with_classes)) == {m: "1" for m in BUILTIN if m not in sr_only}
+    assert dict(registry.metric_versions(with_classes)) == {m: "1" for m in BUILTIN if m not in sr_only | text_only}
+    with_classes.opts.captions = {"a": "a caption"}  # captions given: r_precision joins a text run, not an inpainting one
+    assert "r_precision" not in dict(registry.metric_versions(with_classes))
+    with_classes.opts.protocol_fields = {"task": Protocol.freeze({"name": "text", "embedding_dim": 8})}
+    assert "r_precision" in dict(registry.metric_versions(with_classes))
+    with_classes.opts.captions = None
+    assert "r_precision" not in dict(registry.metric_versions(with_classes))
+    with_classes.opts.protocol_fields = {"task": Protocol.freeze({"name": "inpainting", **MASKS})}
     # a track's own metrics stay out of other tracks' runs: a semantic run (it names its dataset, no task field)
     # keeps the fingerprint it had before the restoration metrics existed
     inpainting_only = {s.name for s in registry.specs() if s.tasks == ("inpainting",)}
@@ -566,10 +612,11 @@ def test_every_builtin_metric_has_a_reference_and_a_complete_spec():
     semantic = _context_for_protocol()
     semantic.opts.protocol_fields = {"dataset": "synthetic-streets@1"}
     assert dict(registry.metric_versions(semantic)) == {
-        m: "1" for m in BUILTIN if m not in per_class | inpainting_only | sr_only}
+        m: "1" for m in BUILTIN if m not in per_class | inpainting_only | sr_only | text_only}
     sr = _context_for_protocol()
     sr.opts.protocol_fields = {"dataset": "photos-sr@1", "task": Protocol.freeze({"name": "super-resolution", "scale": 4})}
-    assert dict(registry.metric_versions(sr)) == {m: "1" for m in BUILTIN if m not in per_class | inpainting_only}
+    assert dict(registry.metric_versions(sr)) == {m: "1" for m in BUILTIN
+                                                  if m not in per_class | inpainting_only | text_only}
 
 
 def _context_for_protocol():

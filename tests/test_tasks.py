@@ -30,13 +30,15 @@ def dataset_batch(b: int = 3, seed: int = 0) -> dict:
         "source": torch.randint(0, 256, (b, 3, H // 2, W // 2), dtype=torch.uint8, generator=g),
         "attributes": torch.randint(0, 2, (b, 5), generator=g).float(),
         "class_id": torch.tensor([i % 3 for i in range(b)]),
+        "embedding": torch.nn.functional.normalize(torch.randn((b, 16), generator=g), dim=1),
+        "caption": [f"caption {i}" for i in range(b)],
         "path": [f"img{i}.png" for i in range(b)],
     }
 
 
 # what a card of the task must state (an attribute card names its attributes: the default, none, is refused); the
 # batch's ``attributes`` hold 5
-CARD_PARAMS = {"attribute": {"attributes": ["a", "b", "c", "d", "e"]}}
+CARD_PARAMS = {"attribute": {"attributes": ["a", "b", "c", "d", "e"]}, "text": {"embedding_dim": 16}}
 
 
 def info_for(task: str, **params) -> DatasetInfo:
@@ -44,6 +46,13 @@ def info_for(task: str, **params) -> DatasetInfo:
     resolved = t.resolve_params({**CARD_PARAMS.get(task, {}), **params}, "test", (H, W))
     return DatasetInfo(name="t", num_classes=3, resolution=(H, W), palette=PALETTE, task=task,
                        task_params=tuple(sorted(resolved.items())))
+
+
+def caption_nearest_checkpoint(tmp_path: Path) -> str:
+    """The text baseline trained on six items whose embeddings are the batch's (its own training set)."""
+    batch = dataset_batch(6)
+    items = [{"image": batch["image"][i], "embeddings": batch["embedding"][i : i + 1]} for i in range(6)]
+    return get_method("caption-nearest")(info_for("text")).train(items, out_dir=str(tmp_path), seed=0)
 
 
 def class_mean_checkpoint(tmp_path: Path) -> str:
@@ -64,7 +73,7 @@ def test_every_task_documents_its_batch_and_its_baseline_conforms(name, tmp_path
     assert picture.shape == (H, W, 3) and picture.dtype == np.uint8
     cls = get_method(task.baseline)
     assert task.accepts(cls.tasks) and not getattr(cls, "needs_image", False)
-    checkpoint = class_mean_checkpoint(tmp_path) if name == "class" else None
+    checkpoint = {"class": class_mean_checkpoint, "text": caption_nearest_checkpoint}.get(name, lambda _: None)(tmp_path)
     gen = cls(info_for(name), checkpoint=checkpoint)
     checks = run_checks(gen, batch, [11, 12, 13])
     assert all(c.ok for c in checks), [(c.name, c.message) for c in checks]

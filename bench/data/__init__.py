@@ -82,11 +82,17 @@ def default_classifier(name: str) -> str | None:
     return load_loader_spec(name).default_classifier
 
 
+def default_matcher(name: str) -> str | None:
+    """The fixed image-text matcher of a text dataset's captions (``loader.json``), None when it has none."""
+    DATASETS.get(name)  # unknown names raise with a did-you-mean
+    return load_loader_spec(name).default_matcher
+
+
 def num_classes(name: str) -> dict[str, int]:
     """{"generator": ..., "segmenter": ...} label-space sizes of a dataset's card."""
     card = load_card(name)
     return {"generator": card.num_classes, "segmenter": card.segmenter_num_classes}
 
 
-__all__ = ["DATASETS", "DEFAULT_DATASET", "Card", "collate", "default_classifier", "default_segmenter", "get_dataset", "load_card",
+__all__ = ["DATASETS", "DEFAULT_DATASET", "Card", "collate", "default_classifier", "default_matcher", "default_segmenter", "get_dataset", "load_card",
            "load_manifest", "num_classes", "segmenter_mapping"]

@@ -380,6 +380,8 @@ def collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for key in items[0]:  # a task's own tensors (e.g. ``source`` of translation sets) stack the same way
         if key not in out and isinstance(items[0][key], torch.Tensor):
             out[key] = torch.stack([it[key] for it in items])
+        elif key not in out and isinstance(items[0][key], (str, list)):  # the text task's caption(s) per item
+            out[key] = [it[key] for it in items]
     return out
 
 

@@ -36,7 +36,7 @@ _SPACE_KEYS = {"num_classes", "ignore_index", "note"}
 _LAYOUT_KEYS = {"image", "label", "instance", "lr", "split_names", "combined", "note"}
 _DIRSPEC_KEYS = {"dir", "suffix", "prefix"}
 _SYNTH_KEYS = {"default_seed", "generator_version"}
-_LOADER_KEYS = {"loader", "default_segmenter", "default_classifier", "note"}
+_LOADER_KEYS = {"loader", "default_segmenter", "default_classifier", "default_matcher", "note"}
 _MANIFEST_KEYS = {"manifest_version", "dataset", "split", "kind", "count", "image_size", "key_pattern", "group_by",
                   "groups", "files", "source", "resolution", "seed", "hash"}
 MANIFEST_KINDS = ("published-counts", "file-list", "files")
@@ -350,6 +350,8 @@ class LoaderSpec:
     default_segmenter: str | None  # the segmenter the card's published numbers were measured with, or None
     # class datasets: the fixed classifier of their classes (class_acc), a bench.classifiers name, or None
     default_classifier: str | None = None
+    # text datasets: the fixed image-text matcher of their captions (r_precision), a bench.text.matchers name, or None
+    default_matcher: str | None = None
 
 
 def load_loader_spec(name: str) -> LoaderSpec:
@@ -368,7 +370,10 @@ def load_loader_spec(name: str) -> LoaderSpec:
     classifier = raw.get("default_classifier")
     if classifier is not None and not (isinstance(classifier, str) and classifier):
         raise BenchError(f"{path}: default_classifier {classifier!r} is not a classifier name or null")
-    return LoaderSpec(loader, segmenter, classifier)
+    matcher = raw.get("default_matcher")
+    if matcher is not None and not (isinstance(matcher, str) and matcher):
+        raise BenchError(f"{path}: default_matcher {matcher!r} is not an image-text matcher name or null")
+    return LoaderSpec(loader, segmenter, classifier, matcher)
 
 
 _CARDS: dict[str, Card] = {}

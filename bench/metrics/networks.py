@@ -164,6 +164,22 @@ class ClassifierNet:
         return self.classifier(fake_u8)
 
 
+class MatcherNet:
+    """A fixed image-text matcher (bench.text.matchers), for r_precision; its protocol is the metric's."""
+
+    def __init__(self, ctx: "EvalContext") -> None:
+        from bench.text.matchers import get_matcher
+
+        self.matcher = get_matcher(ctx.opts.matcher, ctx.opts.device)
+        self.weights = dict(getattr(self.matcher, "weights", {}))
+
+    def encode_images(self, fake_u8: torch.Tensor) -> np.ndarray:
+        return self.matcher.encode_images(fake_u8)
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        return self.matcher.encode_texts(texts)
+
+
 def _named_by(field: str, weight_file: str) -> Callable[[], dict[str, Any]]:
     """Protocol fields naming a network by its registered file's sha256."""
     def protocol() -> dict[str, Any]:
@@ -184,3 +200,4 @@ NETWORKS.register("dinov2-vit-l-14", NetworkSpec("dinov2-vit-l-14", "featurizer"
 NETWORKS.register("lpips-alex", NetworkSpec("lpips-alex", "model", LpipsNet, _named_by("lpips_backbone_sha256", "ALEXNET")))
 NETWORKS.register("segmenter", NetworkSpec("segmenter", "model", SegmenterNet))
 NETWORKS.register("classifier", NetworkSpec("classifier", "model", ClassifierNet))
+NETWORKS.register("matcher", NetworkSpec("matcher", "model", MatcherNet))

@@ -29,6 +29,7 @@ INPUTS: dict[str, str] = {
     "labels": "the label map of each condition and a segmenter (--labels and --segmenter)",
     "classes": "the class of each real image (--classes; `bench run` on a class dataset); a sample has its condition's",
     "masks": "the hole of each sample, regenerated from the inpainting task's mask protocol (`bench run`)",
+    "captions": "the caption of each condition and an image-text matcher (`bench run` on a text dataset)",
 }
 
 
@@ -104,7 +105,8 @@ _BUILTIN = {"fid": "fid", "kid": "kid", "is": "inception_score", "miou": "miou",
             "msssim_class": "msssim_class", "precision_recall": "knn", "density_coverage": "knn:DENSITY_COVERAGE",
             "fid_inf": "extrapolation", "is_inf": "extrapolation:IS_INF", "bootstrap_ci": "bootstrap",
             "fd_dinov2": "feature_spaces:FD_DINOV2", "kid_dinov2": "feature_spaces:KID_DINOV2",
-            "fd_clip": "feature_spaces:FD_CLIP", "kid_clip": "feature_spaces:KID_CLIP"}
+            "fd_clip": "feature_spaces:FD_CLIP", "kid_clip": "feature_spaces:KID_CLIP",
+            "r_precision": "r_precision"}
 ENTRY_POINT_GROUP = "bench.metrics"
 
 
@@ -161,6 +163,8 @@ def fingerprinted(spec: MetricSpec, ctx: "EvalContext | None" = None) -> bool:
 
         if ctx is None or params_from_protocol(ctx.opts.protocol_fields) is None:
             return False
+    if "captions" in spec.inputs:  # text-image consistency: only evaluations given captions (the text track)
+        return ctx is not None and ctx.opts.captions is not None
     return "classes" not in spec.inputs or (ctx is not None and ctx.opts.classes is not None)
 
 

@@ -36,6 +36,7 @@ _BUILTIN = {
     "class": "bench.tasks.class_conditional",
     "unpaired": "bench.tasks.unpaired",
     "attribute": "bench.tasks.attribute",
+    "text": "bench.tasks.text",
 }
 
 
