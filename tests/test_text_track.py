@@ -197,3 +197,21 @@ def test_r_precision_is_not_in_other_tracks_fingerprints():
 
     spec = registry.get("r_precision")
     assert spec.tasks == ("text",) and not registry.fingerprinted(spec, None)
+
+
+def test_eval_caption_choices_and_refusals():
+    from bench.tasks import get_task
+    from bench.tasks.text import eval_caption_index
+
+    task = get_task("text")
+    rot = task.resolve_params({"embedding_dim": 8}, "card", (64, 64))
+    first = task.resolve_params({"embedding_dim": 8, "eval_caption": "first"}, "card", (64, 64))
+    assert [eval_caption_index(rot, j, 5) for j in range(7)] == [0, 1, 2, 3, 4, 0, 1]
+    assert [eval_caption_index(first, j, 5) for j in range(7)] == [0] * 7
+    with pytest.raises(BenchError, match="eval_caption must be"):
+        task.resolve_params({"embedding_dim": 8, "eval_caption": "all"}, "card", (64, 64))
+    with pytest.raises(BenchError, match="embedding_dim"):
+        task.resolve_params({}, "card", (64, 64))
+    batch = {"embedding": torch.zeros(2, 4), "caption": ["a", "b"], "path": ["x", "y"]}
+    with pytest.raises(BenchError, match="embedding_dim is 8"):
+        task.make_batch(batch, rot, ["x", "y"])

@@ -41,12 +41,15 @@ class CaptionDataset(PairedDataset):
             raise IndexError(index)
         index %= len(self)
         item = super().__getitem__(index)
+        from bench.tasks.text import eval_caption_index
+
         caps = self.captions_of(index)
         emb = embed_all(caps)
+        c = eval_caption_index(self.task_params, index, len(caps))
         item["captions"] = caps
         item["embeddings"] = torch.from_numpy(emb)
-        item["caption"] = caps[index % len(caps)]
-        item["embedding"] = torch.from_numpy(np.ascontiguousarray(emb[index % len(caps)]))
+        item["caption"] = caps[c]
+        item["embedding"] = torch.from_numpy(np.ascontiguousarray(emb[c]))
         return item
 
     def fingerprint(self) -> dict[str, Any]:

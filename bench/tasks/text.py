@@ -6,8 +6,12 @@ benchmark them: a dataset's items carry every caption of their image with its em
 embedding (and the text, for a method that brings its own encoder).
 
 Dataset items (a loader of this task yields them): ``captions`` list[str] (C captions of the image), ``embeddings``
-float32 [C, D], and the caption the evaluation uses for the item, ``caption`` / ``embedding`` (caption ``j mod C`` of
-item j, so that every caption position occurs: ``task_params.eval_caption`` ``"rotate"``). A method trains on
+float32 [C, D], and the caption the evaluation uses for the item, ``caption`` / ``embedding``, chosen by
+``task_params.eval_caption`` (:func:`eval_caption_index`): ``"rotate"``, caption ``j mod C`` of item j, so that every
+caption position occurs; ``"first"``, caption 0 of every item, StackGAN's evaluation (the authors' TF ``evaluate``
+generates for the first sentence of each test image, ``NUM_COPY`` = 8 samples per sentence in
+``demo/cfg/birds-eval.yml``: ``bench run --samples-per-label 8``; the Inception Score over all samples in 10
+splits). A method trains on
 ``embeddings`` (StackGAN draws one caption per image and step). ``task_params.embedding_dim`` (required) is D: a
 generator built for another encoder's embeddings is refused by the conformance check instead of silently misreading
 them.
@@ -21,6 +25,14 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from bench.tasks import DISTRIBUTION_II, Task
+
+
+EVAL_CAPTIONS = ("rotate", "first")
+
+
+def eval_caption_index(params: Mapping[str, Any], index: int, count: int) -> int:
+    """Which of an item's ``count`` captions the evaluation conditions item ``index`` on (``eval_caption``)."""
+    return index % count if params["eval_caption"] == "rotate" else 0
 
 
 def make_batch(batch: dict[str, Any], params: Mapping[str, Any], keys: list[str]) -> dict[str, Any]:
@@ -66,8 +78,9 @@ def show(batch: dict[str, Any], j: int, params: Any, palette: Any, keys: list[st
 def _check(params: Mapping[str, Any], resolution: tuple[int, int] | None) -> str | None:
     if params["embedding_dim"] <= 0:
         return f"embedding_dim must be the (positive) size of the dataset's sentence embeddings, got {params['embedding_dim']}"
-    if params["eval_caption"] != "rotate":
-        return f"eval_caption must be 'rotate' (caption j mod C of item j), got {params['eval_caption']!r}"
+    if params["eval_caption"] not in EVAL_CAPTIONS:
+        return (f"eval_caption must be 'rotate' (caption j mod C of item j) or 'first' (caption 0, StackGAN's "
+                f"evaluation), got {params['eval_caption']!r}")
     return None
 
 
