@@ -297,8 +297,10 @@ def _inapplicable(spec: Any, ctx: EvalContext, real_dir: Any) -> str | None:
         if orphan is not None:
             return f"fake image '{orphan}' has no real image of the same name, so no class"
     if "captions" in spec.inputs:
-        if ctx.opts.captions is None or ctx.opts.matcher is None:
-            return "needs the caption of each condition and an image-text matcher (`bench run` on a text dataset)"
+        if ctx.opts.captions is None:
+            return "needs the caption of each condition (`bench run` on a text dataset)"
+        if "matcher" in spec.networks and ctx.opts.matcher is None:
+            return "needs an image-text matcher of these captions (`bench run` on a text dataset names it)"
         orphan = next((p.file.rel for p in ctx.pairs if p.group not in ctx.opts.captions), None)
         if orphan is not None:
             return f"fake image '{orphan}' has no caption (its condition is not among the captions given)"

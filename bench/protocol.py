@@ -13,7 +13,7 @@ from typing import Any
 PROTOCOL_VERSION = "2"
 _SET_ONLY = frozenset({"task", "classifier", "class_diversity", "cas", "knn", "extrapolation", "bootstrap",
                        "dinov2_features", "clip_features", "y_channel", "diversity_pairing",
-                       "text_matching"})  # see Protocol.task
+                       "text_matching", "clip_score"})  # see Protocol.task
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,8 @@ class Protocol:
     # r_precision (the text task): the image-text matcher (name, its networks' digests, caption and text-encoder
     # versions), candidates per sample and their seed. Set only for evaluations given captions.
     text_matching: tuple[tuple[str, str], ...] | None = None
+    # clip_score (the text task): its definition, CLIP's weights sha256, image preprocessing and tokenizer
+    clip_score: tuple[tuple[str, str], ...] | None = None
 
     @staticmethod
     def freeze(fields: dict[str, Any] | None) -> tuple[tuple[str, str], ...] | None:

@@ -117,6 +117,17 @@ class Matcher:
         return np.array([[float(v) for v in t.split()] for t in texts])
 
 
+class ClipText:
+    """Stand-in CLIP text tower: the hashing embedding of the caption in the stand-in feature dimension."""
+
+    weights = {}
+
+    def __call__(self, texts):
+        from bench.text.hashing import embed_all
+
+        return torch.from_numpy(embed_all(texts, DIM))
+
+
 def _captions(reals):
     """Each condition's caption: its real image's mean colour, rounded (the samples are noisy copies of it)."""
     return {r.key: " ".join(str(int(v)) for v in imio.decode(r).reshape(-1, 3).mean(0).round()) for r in reals}
@@ -175,7 +186,7 @@ def _context(inputs, wanted):
         opts.protocol_fields = {"task": Protocol.freeze({"name": "inpainting", **MASKS})}
     ctx = EvalContext(opts, reals, fakes, pairs, groups, (64, 64), labels, list(wanted))
     ctx.networks = {"inception-pool3": Featurizer(), "inception-logits": Logits(), "lpips-alex": Lpips(),
-                    "segmenter": Segmenter(), "classifier": Classifier(), "matcher": Matcher(),
+                    "segmenter": Segmenter(), "classifier": Classifier(), "matcher": Matcher(), "clip-text": ClipText(),
                     "dinov2-vit-l-14": SpaceFeaturizer("dinov2-vit-l-14"), "clip-vit-b-32": SpaceFeaturizer("clip-vit-b-32")}
     return ctx
 
@@ -414,6 +425,17 @@ def _ref_r_precision(ctx):
     return {"r_precision": float(np.mean(credits))}
 
 
+def _ref_clip_score(ctx):
+    from bench.text.hashing import embed
+
+    fake_rows, _ = _rows(ctx, "clip-vit-b-32")
+    scores = []
+    for row, p in zip(fake_rows, ctx.pairs):
+        t = embed(ctx.opts.captions[p.group], DIM).astype(np.float64)
+        scores.append(100 * max(float(row @ t / (np.linalg.norm(row) * np.linalg.norm(t))), 0.0))
+    return {"clip_score": float(np.mean(scores))}
+
+
 def _ref_cas(ctx):
     # the samples read from the files in name order, labelled from the classes, one classifier per seed trained by
     # the recipe (pinned against a hand-written loop in test_class_metrics), tested on the real files
@@ -563,6 +585,7 @@ REFERENCES = {
     "fd_clip": (lambda ctx: _ref_fid(ctx, "clip-vit-b-32", "fd_clip"), 1e-9),
     "kid_clip": (lambda ctx: _ref_kid(ctx, "clip-vit-b-32", "kid_clip"), 1e-9),
     "r_precision": (_ref_r_precision, 1e-12),
+    "clip_score": (_ref_clip_score, 1e-9),
 }
 BUILTIN = [s.name for s in registry.specs() if s.builtin]
 
@@ -586,7 +609,7 @@ def test_every_builtin_metric_has_a_reference_and_a_complete_spec():
     # without classes the per-class metrics stay out of the fingerprint (protocols before them keep theirs); the
     # in-hole metrics enter only evaluations of an inpainting protocol
     text_only = {s.name for s in registry.specs() if "captions" in s.inputs}
-    assert text_only == {"r_precision"}
+    assert text_only == {"r_precision", "clip_score"}
     # no evaluation below is given captions but one, so r_precision stays out of their fingerprints
     assert dict(registry.metric_versions()) == {m: "1" for m in BUILTIN if m not in per_class | masked | text_only}
     with_classes = _context_for_protocol()

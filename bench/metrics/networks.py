@@ -85,6 +85,19 @@ class ClipNet(_ViewFeaturizer):
         self._finish(PREPROCESS)
 
 
+class ClipTextNet:
+    """CLIP ViT-B/32's text tower and tokenizer (clip_score); the same weight file as the image tower."""
+
+    def __init__(self, ctx: "EvalContext") -> None:
+        from bench.clip_text import ClipTextEncoder
+
+        self.encoder = ClipTextEncoder(ctx.opts.device, ctx.opts.clip_weights)
+        self.weights = {self.encoder.weights.name: _weights_entry(self.encoder.weights)}
+
+    def __call__(self, texts: list[str]) -> torch.Tensor:
+        return self.encoder(texts)
+
+
 class Dinov2Net(_ViewFeaturizer):
     """DINOv2 ViT-L/14 CLS features with dgm-eval's preprocessing (FD_DINOv2, KID_DINOv2)."""
 
@@ -201,3 +214,4 @@ NETWORKS.register("lpips-alex", NetworkSpec("lpips-alex", "model", LpipsNet, _na
 NETWORKS.register("segmenter", NetworkSpec("segmenter", "model", SegmenterNet))
 NETWORKS.register("classifier", NetworkSpec("classifier", "model", ClassifierNet))
 NETWORKS.register("matcher", NetworkSpec("matcher", "model", MatcherNet))
+NETWORKS.register("clip-text", NetworkSpec("clip-text", "model", ClipTextNet))

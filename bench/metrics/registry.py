@@ -106,7 +106,7 @@ _BUILTIN = {"fid": "fid", "kid": "kid", "is": "inception_score", "miou": "miou",
             "fid_inf": "extrapolation", "is_inf": "extrapolation:IS_INF", "bootstrap_ci": "bootstrap",
             "fd_dinov2": "feature_spaces:FD_DINOV2", "kid_dinov2": "feature_spaces:KID_DINOV2",
             "fd_clip": "feature_spaces:FD_CLIP", "kid_clip": "feature_spaces:KID_CLIP",
-            "r_precision": "r_precision"}
+            "r_precision": "r_precision", "clip_score": "clip_score"}
 ENTRY_POINT_GROUP = "bench.metrics"
 
 

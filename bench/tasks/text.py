@@ -18,7 +18,7 @@ them.
 
 Metrics: FID / KID / IS of the samples against the split's images and text-image consistency (``r_precision``: the
 rank of each sample's own caption among mismatched ones under a fixed image-text matching model, AttnGAN's metric;
-the dataset's ``loader.json`` names the matcher)."""
+the dataset's ``loader.json`` names the matcher) and the CLIP score when CLIP's weights are present."""
 
 from __future__ import annotations
 
@@ -95,8 +95,8 @@ TASK = Task(
     baseline="caption-nearest",
     make_batch=make_batch,
     show=show,
-    metrics=("fid", "kid", "is", "r_precision", *DISTRIBUTION_II, "is_inf"),
-    columns=("is", "fid", "kid", "r_precision"),
+    metrics=("fid", "kid", "is", "r_precision", "clip_score", *DISTRIBUTION_II, "is_inf"),
+    columns=("is", "fid", "kid", "r_precision", "clip_score"),
     params={"embedding_dim": 0, "eval_caption": "rotate"},
     check_params=_check,
 )
