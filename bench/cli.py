@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--labels", help="folder of label maps <name>.png (for mIoU with --segmenter)")
     e.add_argument("--classes", help="JSON file {\"<name>\": class id} of the real images (per-class metrics)")
     e.add_argument("--classifier", help="fixed classifier of these classes for class_acc (see `bench ls`)")
+    e.add_argument("--captions", help="JSON file {\"<name>\": caption} of the conditions (text metrics: r_precision, "
+                   "clip_score)")
+    e.add_argument("--matcher", help="fixed image-text matcher of these captions for r_precision (see `bench ls`)")
     e.add_argument("--cas-steps", type=int, help="training steps of CAS's classifier (default: the protocol's)")
     e.add_argument("--metrics", type=_metrics_arg,
                    help="comma-separated metric names (see `bench ls`; default: every registered metric that applies "
@@ -185,7 +188,7 @@ def _fmt(v: object) -> str:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from bench import distributed
-    from bench.evaluate import DIVERSITY_PROTOCOLS, EvalOptions, evaluate_folders, read_classes
+    from bench.evaluate import DIVERSITY_PROTOCOLS, EvalOptions, evaluate_folders, read_captions, read_classes
     from bench.fileio import check_writable_file
     from bench.results import write_eval_record
 
@@ -201,6 +204,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         diversity_pairs=DIVERSITY_PROTOCOLS[args.diversity_protocol][1],
         ignore_index=args.ignore_index, cache=not args.no_cache, inception_weights=args.inception_weights,
         classes=read_classes(args.classes) if args.classes else None, classifier=args.classifier,
+        captions=read_captions(args.captions) if args.captions else None, matcher=args.matcher,
         cas_steps=args.cas_steps, mixed_sizes=args.mixed_sizes, crop_border=args.crop_border,
     )
     record = evaluate_folders(args.real, args.fake, args.labels, opts)
@@ -347,6 +351,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
     print("tasks: " + ", ".join(task_names()) + "  (bench ls --tasks: their batches)")
     print("segmenters: " + ", ".join(segmenter_names()))
     print("classifiers: " + ", ".join(classifier_names()))
+    from bench.text.matchers import MATCHERS
+
+    print("image-text matchers: " + ", ".join(MATCHERS.names()))
     print("metrics: " + ", ".join(registry.names()))
     print("weights:")
     for name, wf in sorted(weights.all_registered().items()):

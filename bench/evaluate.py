@@ -590,6 +590,20 @@ def _per_sample_table(order: list[_Fake], states: dict[str, Any]):
     return pl.DataFrame(data)
 
 
+def read_captions(path: str | os.PathLike[str]) -> dict[str, str]:
+    """``{"<file key>": caption}`` from a JSON file; one line naming the file and the bad entry otherwise."""
+    try:
+        obj = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"--captions {path}: not a readable JSON file ({exc})") from exc
+    if not isinstance(obj, dict) or not obj:
+        raise BenchError(f"--captions {path}: expected a non-empty object {{\"<name>\": caption}}")
+    for key, value in obj.items():
+        if not isinstance(value, str) or not value.strip():
+            raise BenchError(f"--captions {path}: caption of '{key}' must be a non-empty string, got {value!r}")
+    return obj
+
+
 def read_classes(path: str | os.PathLike[str]) -> dict[str, int]:
     """``{"<file key>": class id}`` from a JSON file; one line naming the file and the bad entry otherwise."""
     try:

@@ -215,3 +215,29 @@ def test_eval_caption_choices_and_refusals():
     batch = {"embedding": torch.zeros(2, 4), "caption": ["a", "b"], "path": ["x", "y"]}
     with pytest.raises(BenchError, match="embedding_dim is 8"):
         task.make_batch(batch, rot, ["x", "y"])
+
+
+def test_bench_eval_takes_captions_and_a_matcher(tmp_path, capsys):
+    from PIL import Image
+
+    from bench.cli import main
+    from bench.data import get_dataset
+
+    ds = get_dataset("synthetic-streets-captions")
+    real = tmp_path / "real"
+    real.mkdir()
+    caps = {}
+    for j in range(4):
+        it = ds[j]
+        Image.fromarray(it["image"].permute(1, 2, 0).numpy()).save(real / f"{j}.png")
+        caps[str(j)] = it["caption"]
+    (tmp_path / "caps.json").write_text(json.dumps(caps))
+    out = tmp_path / "e.json"
+    assert main(["eval", "--real", str(real), "--fake", str(real), "--captions", str(tmp_path / "caps.json"),
+                 "--matcher", "embedded-streets-captions", "--metrics", "r_precision", "--out", str(out)]) == 0
+    rec = json.loads(out.read_text())
+    assert 0 < rec["metrics"]["r_precision"] <= 1
+    (tmp_path / "bad.json").write_text(json.dumps({"0": ""}))
+    assert main(["eval", "--real", str(real), "--fake", str(real), "--captions", str(tmp_path / "bad.json"),
+                 "--metrics", "r_precision", "--out", str(tmp_path / "f.json")]) == 2
+    assert "caption of '0' must be a non-empty string" in capsys.readouterr().err
