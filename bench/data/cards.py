@@ -44,7 +44,7 @@ NATIVE = "native"  # eval_resolution of a card whose images keep their own sizes
 NATIVE_TASKS = ("super-resolution",)
 # pix2pix A|B files: photo left + label colours right (facades), or source left + target right (edges2shoes)
 COMBINED_LAYOUTS = ("image-left-label-right", "source-left-target-right")
-IMAGE_ONLY_TASKS = ("super-resolution", "inpainting", "unpaired", "attribute")  # layouts without label maps
+IMAGE_ONLY_TASKS = ("super-resolution", "inpainting", "unpaired", "attribute", "text")  # layouts without label maps
 
 
 def datasets_dir() -> Path:
