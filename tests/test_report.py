@@ -21,6 +21,7 @@ from bench.leaderboard import reported_or_empty
 ROOT = Path(__file__).resolve().parents[1]
 LEADERBOARD = ROOT / "leaderboard"
 WITH_RECORDS = ("digits", "photos-inpainting", "photos-sr", "synthetic-streets", "synthetic-streets-attributes",
+                "synthetic-streets-captions",
                 "synthetic-streets-dusk2day", "synthetic-streets-edges2photo", "synthetic-streets-inpainting",
                 "synthetic-streets-sr")
 
