@@ -38,7 +38,11 @@ def _simple_tokenizer():
                                  "'cgan-bench[clip]'")
     module_spec = importlib.util.spec_from_file_location("bench_openai_clip_simple_tokenizer", path)
     module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)  # type: ignore[union-attr]
+    try:
+        module_spec.loader.exec_module(module)  # type: ignore[union-attr]
+    except ImportError as exc:  # its own dependencies (ftfy, regex)
+        raise WeightsUnavailable(f"the CLIP score's tokenizer ({path}) needs {exc.name or exc}: pip install "
+                                 "'cgan-bench[clip]'") from exc
     return module.SimpleTokenizer()
 
 

@@ -298,9 +298,10 @@ def _inapplicable(spec: Any, ctx: EvalContext, real_dir: Any) -> str | None:
             return f"fake image '{orphan}' has no real image of the same name, so no class"
     if "captions" in spec.inputs:
         if ctx.opts.captions is None:
-            return "needs the caption of each condition (`bench run` on a text dataset)"
+            return "needs the caption of each condition (`bench run` on a text dataset; bench eval --captions FILE)"
         if "matcher" in spec.networks and ctx.opts.matcher is None:
-            return "needs an image-text matcher of these captions (`bench run` on a text dataset names it)"
+            return ("needs a fixed image-text matcher of these captions, and none is named (a dataset's loader.json "
+                    "default_matcher; bench eval --matcher NAME; `bench ls` lists them)")
         orphan = next((p.file.rel for p in ctx.pairs if p.group not in ctx.opts.captions), None)
         if orphan is not None:
             return f"fake image '{orphan}' has no caption (its condition is not among the captions given)"

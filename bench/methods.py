@@ -272,31 +272,45 @@ class CaptionNearest(Generator):
         if self.checkpoint:
             from bench.checkpoints import load_state_dict
 
+            from bench.errors import BenchError
+
             state = load_state_dict(self.checkpoint)
+            if set(state) != {"embeddings", "images"}:
+                raise BenchError(f"{self.checkpoint}: not a caption-nearest checkpoint (keys {sorted(state)}, expected "
+                                 "'embeddings' and 'images'; make one with --train)")
             self.embeddings, self.images = state["embeddings"], state["images"]
+            dim = info.param("embedding_dim")
+            if self.embeddings.shape[1] != dim:
+                raise BenchError(f"{self.checkpoint}: its caption embeddings are {self.embeddings.shape[1]}-d, this "
+                                 f"dataset's are {dim}-d (trained on another dataset?)")
+            if tuple(self.images.shape[-2:]) != tuple(info.resolution):
+                h, w = self.images.shape[-2:]
+                raise BenchError(f"{self.checkpoint}: its images are {h}x{w}, this dataset is evaluated at "
+                                 f"{info.resolution[0]}x{info.resolution[1]} (trained at another resolution?)")
 
     def train(self, dataset: Any, *, out_dir: str, seed: int, steps: int | None = None) -> str:
-        import io
         from pathlib import Path
 
         import torch
 
-        from bench.fileio import atomic_write_bytes
+        from bench.fileio import atomic_write
         from bench.progress import Progress
 
-        rows, images = [], []
-        bar = Progress(len(dataset), "caption-nearest: read training split", "img")
-        for i in range(len(dataset)):
-            item = dataset[i]
+        n = len(dataset)
+        first = dataset[0]
+        # one preallocated tensor each, written straight to the file: the training images are held once
+        images = torch.empty((n, *first["image"].shape), dtype=torch.uint8)
+        rows = torch.empty((n, first["embeddings"].shape[-1]), dtype=torch.float32)
+        bar = Progress(n, "caption-nearest: read training split", "img")
+        for i in range(n):
+            item = first if i == 0 else dataset[i]
             mean = item["embeddings"].to(torch.float64).mean(0)
-            rows.append((mean / mean.norm().clamp_min(1e-12)).to(torch.float32))
-            images.append(item["image"])
+            rows[i] = (mean / mean.norm().clamp_min(1e-12)).to(torch.float32)
+            images[i] = item["image"]
             bar.update(1)
         bar.close()
-        buf = io.BytesIO()
-        torch.save({"embeddings": torch.stack(rows), "images": torch.stack(images)}, buf)
         path = Path(out_dir) / "caption-nearest.pt"
-        atomic_write_bytes(path, buf.getvalue())
+        atomic_write(path, lambda f: torch.save({"embeddings": rows, "images": images}, f))
         return str(path)
 
     def generate(self, batch: dict[str, Any], *, seeds: Sequence[int]) -> Any:

@@ -432,6 +432,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
         # + what the dataset and its task plan besides the options: its classifier (loader.json can gain one) and the
         # task's metric set (a new bench version can add one)
         request = {**_eval_request(spec), "classifier": _classifier_for(ds), "matcher": _matcher_for(ds),
+                   "captions": ds.task.name == "text",
                    "candidates": list(task.metrics) if task.metrics is not None else None}
         if evaluation is not None and _older_request(_read_json_or_none(request_file), ds) != request:
             print(f"note: {eval_file} was made with other evaluation options (--metrics, --segmenter, "
@@ -502,7 +503,10 @@ def _eval_options(spec: RunSpec, ds: Any, keys: list[str], n: int, n_real: int, 
     elif classifier:  # a translation's target domain
         classes = {keys[i]: ds.target_class(i) for i in range(n)}
     matcher = _matcher_for(ds)
-    captions = {keys[i]: ds[i]["caption"] for i in range(n)} if matcher else None
+    captions = None
+    if task.name == "text":  # r_precision and clip_score read each condition's caption
+        caption_of = getattr(ds, "eval_caption", None) or (lambda i: ds[i]["caption"])  # the first needs no image
+        captions = {keys[i]: caption_of(i) for i in range(n)}
     return EvalOptions(
         metrics=spec.metrics, candidates=task.metrics, device=device, segmenter=segmenter,
         classes=classes, classifier=classifier, captions=captions, matcher=matcher,
@@ -590,6 +594,8 @@ def _older_request(old: Any, ds: Any) -> Any:
         old["classifier"] = default_classifier(ds.card.name) if ds.task.class_of else None
     if "matcher" not in old:
         old["matcher"] = None  # text datasets came with it
+    if "captions" not in old:  # text runs evaluated before every one was given captions are evaluated again
+        old["captions"] = False
     if "candidates" not in old:
         old["candidates"] = list(ds.task.metrics) if ds.task.metrics is not None else None
     return old

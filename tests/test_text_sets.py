@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -295,6 +297,11 @@ def _with_nan(path: Path) -> None:
     path.write_bytes(py2_dumps(arr))
 
 
+def _rows(path: Path, shapes: list[tuple[int, int]], dtype: type = np.float32) -> None:
+    """Embeddings as a list of one [C, D] array per image (a layout some copies have)."""
+    path.write_bytes(pickle.dumps([np.zeros(shape, dtype) for shape in shapes], protocol=2))
+
+
 class _Payload:
     def __reduce__(self):
         import os
@@ -326,6 +333,16 @@ class _Payload:
      r"char-CNN-RNN-embeddings.pickle: row 1 holds a non-finite value"),
     (lambda r: (r / "test" / "char-CNN-RNN-embeddings.pickle").unlink(),
      r"test/char-CNN-RNN-embeddings.pickle: not found"),
+    (lambda r: _rows(r / "test" / "char-CNN-RNN-embeddings.pickle", [(10, 1024), (10, 512), (10, 1024)]),
+     r"char-CNN-RNN-embeddings.pickle: embeddings\[1\] shape \[10, 512\], expected \[10, 1024\]"),
+    (lambda r: _rows(r / "test" / "char-CNN-RNN-embeddings.pickle", [(10, 1024)] * 3, np.longdouble),
+     r"char-CNN-RNN-embeddings.pickle: embeddings\[0\] of dtype float128, expected float32"),
+    (lambda r: (r / "test" / "char-CNN-RNN-embeddings.pickle").write_bytes(py2_dumps(["a", "b", "c"])),
+     r"char-CNN-RNN-embeddings.pickle: embeddings\[0\] is 'a', expected a float32 \[10, 1024\] array"),
+    (lambda r: (r / "test" / "char-CNN-RNN-embeddings.pickle").write_bytes(py2_dumps(7)),
+     r"char-CNN-RNN-embeddings.pickle: embeddings are a int, expected an array \[N, 10, 1024\] or a list"),
+    (lambda r: (r / "test" / "filenames.pickle").write_bytes(py2_dumps(np.arange(3, dtype=np.int64))),
+     r"test/filenames.pickle: expected a list of file names, got an array int64 \[3\]"),
 ])
 def test_mismatches_are_refused_in_one_line(tmp_path, damage, needle, monkeypatch):
     root, _ = _cub_root(tmp_path)
@@ -335,6 +352,76 @@ def test_mismatches_are_refused_in_one_line(tmp_path, damage, needle, monkeypatc
         get_dataset("cub-200-2011", str(root), "test", 64)
     assert "\n" not in str(exc.value)
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_a_memo_bomb_is_refused_before_it_is_stacked(tmp_path):
+    """81 KB naming one [10, 1024] array 20,000 times (pickle's memo) would be 781 MB once ``np.asarray``-ed: the
+    count is checked against filenames.pickle first; a list of the right count loads as one float32 array."""
+    root, emb = _cub_root(tmp_path)
+    path = root / "test" / "char-CNN-RNN-embeddings.pickle"
+    row = emb["test"][0]
+    path.write_bytes(pickle.dumps([row] * 20_000, protocol=4))
+    assert path.stat().st_size < 85_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(BenchError, match=r"char-CNN-RNN-embeddings.pickle: 20000 embeddings rows, "
+                                             r".*test/filenames.pickle lists 3 images") as exc:
+            get_dataset("cub-200-2011", str(root), "test", 64)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "\n" not in str(exc.value) and peak < 50 * 2**20, peak
+    # the same rows, one list entry per image (shared or not): loaded, as float32 [3, 10, 1024]
+    path.write_bytes(pickle.dumps([row, row, emb["test"][2].astype(np.float64)], protocol=2))
+    ds = get_dataset("cub-200-2011", str(root), "test", 64)
+    assert ds.embeddings.dtype == np.float32 and ds.embeddings.shape == (3, 10, 1024)
+    assert np.array_equal(ds.embeddings[1], row) and np.array_equal(ds.embeddings[2], emb["test"][2])
+    path.write_bytes(py2_dumps(list(emb["test"])))  # a Python 2 list of arrays
+    assert np.array_equal(get_dataset("cub-200-2011", str(root), "test", 64).embeddings, emb["test"])
+
+
+def test_class_info_entries_are_checked_before_use(tmp_path):
+    root, _ = _flowers_root(tmp_path)
+    path = root / "test" / "class_info.pickle"
+    for obj, needle in (([77, "77", 77], r"expected 3 integer class ids .*, got '77' at entry 1"),
+                        ([77, 77.0, 77], r"got a float at entry 1"),
+                        ([77, 103, 77], r"class id 103 outside 1-102"),
+                        (np.array([77, 77, 77], np.float32), r"got float32 \[3\]"),
+                        ({"a": 1}, r"got a dict")):
+        path.write_bytes(pickle.dumps(obj, protocol=2))
+        with pytest.raises(BenchError, match=needle):
+            get_dataset("oxford-102", str(root), "test", 64)
+    path.write_bytes(pickle.dumps(np.array([77, 77, 77], np.int32), protocol=2))
+    assert len(get_dataset("oxford-102", str(root), "test", 64)) == 3
+
+
+@pytest.mark.parametrize("rule", ["first", "rotate"])
+def test_eval_caption_is_the_items_caption_without_decoding_the_image(tmp_path, monkeypatch, rule):
+    """``eval_caption(i)`` is ``ds[i]["caption"]`` (the runner asks it for every condition), read from the caption
+    files at load time: no image is decoded."""
+    from bench.data import load_card
+
+    for name, make in (("cub-200-2011", _cub_root), ("coco-captions", _coco_root)):
+        card = load_card(name)
+        params = dict(card.raw["task_params"], eval_caption=rule)
+        monkeypatch.setitem(card.raw, "task_params", params)
+        root, _ = make(tmp_path / name)
+        ds = get_dataset(name, str(root), None, 64)
+        want = [ds[i]["caption"] for i in range(len(ds))]
+        C = ds.captions_per_image
+        assert want == [ds[i]["captions"][i % C if rule == "rotate" else 0] for i in range(len(ds))]
+
+        def no_decode(*args, **kwargs):
+            raise AssertionError("eval_caption decoded an image")
+
+        monkeypatch.setattr(ds, "arrays", no_decode)
+        monkeypatch.setattr(ds, "_decode", no_decode)
+        assert [ds.eval_caption(i) for i in range(len(ds))] == want
+        assert ds.eval_caption(-1) == want[-1]
+        with pytest.raises(IndexError):
+            ds.eval_caption(len(ds))
+        bigger = ds.at_resolution((96, 96))  # a copy keeps the captions
+        assert [bigger.eval_caption(i) for i in range(len(ds))] == want
 
 
 # ----------------------------------------------------------------------------- bench data verify / show

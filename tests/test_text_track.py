@@ -104,7 +104,7 @@ def test_captions_set_items_hold_their_captions_and_embeddings():
         img, lab = it["image"].permute(1, 2, 0).numpy(), it["label"][0].numpy()
         assert it["captions"] == describe.describe(lab, img)
         np.testing.assert_array_equal(it["embeddings"].numpy(), hashing.embed_all(it["captions"]))
-        assert it["caption"] == it["captions"][j % 5]
+        assert it["caption"] == it["captions"][j % 5] == ds.eval_caption(j)
         assert torch.equal(it["embedding"], it["embeddings"][j % 5])
     batch = collate(items)
     assert batch["caption"] == [it["caption"] for it in items] and batch["embeddings"].shape == (3, 5, hashing.DIM)
@@ -175,13 +175,16 @@ def test_r_precision_through_the_evaluator_is_the_direct_value_and_batch_indepen
         Image.fromarray(arr).save(fake / f"{key}.png")
         captions[key] = ds[(j + 5) % 12]["caption"] if j < 3 else it["caption"]
         images.append(it["image"])
-    values = []
+    values, fingerprints = [], []
     for bs in (3, 8):
         opts = EvalOptions(metrics=["r_precision"], captions=captions, matcher="embedded-streets-captions",
                            batch_size=bs, cache=False, progress=False)
         rec = evaluate_folders(real, fake, None, opts)
         values.append(rec["metrics"]["r_precision"])
-        assert json.loads(dict(rec["protocol"]["text_matching"])["candidates"]) == 100
+        matching = dict(rec["protocol"]["text_matching"])
+        # the candidates actually met (12 conditions: all of them) and which captions, not the option's 100
+        assert json.loads(matching["candidates"]) == 12 and len(json.loads(matching["captions_sha256"])) == 64
+        fingerprints.append(rec["fingerprint"])
     m = get_matcher("embedded-streets-captions")
     keys = sorted(captions)
     img = m.encode_images(torch.stack(images))
@@ -190,6 +193,24 @@ def test_r_precision_through_the_evaluator_is_the_direct_value_and_batch_indepen
     want = float(_credits_by_hand(img, bank, cands).mean())
     assert values[0] == values[1] == pytest.approx(want, abs=1e-12)
     assert want > 0.5  # the real photos match their own captions, mostly
+    # captions of conditions without samples are not candidates: same value, same fingerprint
+    more = {**captions, "9999": "a yellow car and nobody on a street"}
+    rec = evaluate_folders(real, fake, None, EvalOptions(metrics=["r_precision"], captions=more, cache=False,
+                                                         matcher="embedded-streets-captions", progress=False))
+    assert rec["metrics"]["r_precision"] == values[0] and rec["fingerprint"] == fingerprints[0]
+    # another caption of a condition: another fingerprint
+    other = {**captions, "0005": "many cars, the biggest red"}
+    rec = evaluate_folders(real, fake, None, EvalOptions(metrics=["r_precision"], captions=other, cache=False,
+                                                         matcher="embedded-streets-captions", progress=False))
+    assert rec["fingerprint"] != fingerprints[0]
+    # the matcher's facts are 64x64 pixel regions: other sizes are refused, not scored
+    small = tmp_path / "small"
+    small.mkdir()
+    for f in sorted(fake.iterdir()):
+        Image.open(f).resize((32, 32)).save(small / f.name)
+    rec = evaluate_folders(small, small, None, EvalOptions(captions=captions, matcher="embedded-streets-captions",
+                                                           candidates=("r_precision",), cache=False, progress=False))
+    assert "describes 64x64 images" in rec["unavailable"]["r_precision"]
 
 
 def test_r_precision_is_not_in_other_tracks_fingerprints():
@@ -241,3 +262,23 @@ def test_bench_eval_takes_captions_and_a_matcher(tmp_path, capsys):
     assert main(["eval", "--real", str(real), "--fake", str(real), "--captions", str(tmp_path / "bad.json"),
                  "--metrics", "r_precision", "--out", str(tmp_path / "f.json")]) == 2
     assert "caption of '0' must be a non-empty string" in capsys.readouterr().err
+
+
+def test_caption_nearest_refuses_a_checkpoint_of_another_kind_or_dataset(tmp_path):
+    from bench.adapter import DatasetInfo, get_method
+
+    info = DatasetInfo(name="t", num_classes=1, resolution=(8, 8), palette=((0, 0, 0),), task="text",
+                       task_params=(("embedding_dim", 4), ("eval_caption", "rotate")))
+    cls = get_method("caption-nearest")
+    items = [{"image": torch.full((3, 8, 8), i, dtype=torch.uint8), "embeddings": torch.eye(4)[i : i + 2]}
+             for i in range(3)]
+    ckpt = cls(info).train(items, out_dir=str(tmp_path), seed=0)
+    gen = cls(info, checkpoint=ckpt)
+    out = gen.generate({"embedding": torch.eye(4)[:1], "caption": ["x"], "path": ["p"]}, seeds=[0])
+    assert out.shape == (1, 3, 8, 8) and int(out[0, 0, 0, 0]) == 1  # the mean of the 3 training images
+    with pytest.raises(BenchError, match="4-d, this dataset's are 6-d"):
+        cls(DatasetInfo(name="t", num_classes=1, resolution=(8, 8), palette=((0, 0, 0),), task="text",
+                        task_params=(("embedding_dim", 6), ("eval_caption", "rotate"))), checkpoint=ckpt)
+    torch.save({"means": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(BenchError, match="not a caption-nearest checkpoint"):
+        cls(info, checkpoint=str(tmp_path / "other.pt"))

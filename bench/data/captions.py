@@ -32,18 +32,26 @@ class CaptionDataset(PairedDataset):
         image, label, _ = self.arrays(index % len(self))
         return describe(label, image)
 
+    def eval_caption(self, index: int) -> str:
+        """The caption the evaluation conditions item ``index`` on (``task_params.eval_caption``)."""
+        from bench.tasks.text import eval_caption_index
+
+        caps = self.captions_of(index)
+        return caps[eval_caption_index(self.task_params, index % len(self), len(caps))]
+
     def __getitem__(self, index: int) -> dict[str, Any]:
         import torch
 
+        from bench.tasks.text import eval_caption_index
+        from bench.text.describe import describe
         from bench.text.hashing import embed_all
 
         if not -len(self) <= index < len(self):
             raise IndexError(index)
         index %= len(self)
         item = super().__getitem__(index)
-        from bench.tasks.text import eval_caption_index
-
-        caps = self.captions_of(index)
+        # the item's own 64x64 photo and label map (the loader refuses other sizes): not decoded a second time
+        caps = describe(item["label"][0].numpy(), item["image"].permute(1, 2, 0).numpy())
         emb = embed_all(caps)
         c = eval_caption_index(self.task_params, index, len(caps))
         item["captions"] = caps

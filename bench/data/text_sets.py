@@ -32,7 +32,12 @@ centre, clipped to the image), then every image is resized (the card's filter, s
 An item is the image-only item (``image``, all-zero ``label`` / ``instance`` maps, ``path``) plus ``captions``
 (list[str], C of them), ``embeddings`` (float32 [C, D]) and the caption the evaluation uses, ``caption`` /
 ``embedding``: caption ``i mod C`` of item i with the cards' ``eval_caption`` "rotate" (caption 0 with "first",
-``bench.tasks.text.eval_caption_index``).
+``bench.tasks.text.eval_caption_index``). ``ds.eval_caption(i)`` is that caption without decoding the image (the
+caption files are read at load time).
+
+The embeddings are checked before they are copied into one array (an array [N, C, D], or a list of N [C, D]
+arrays, numbers of at most 8 bytes): a list may name one array many times (pickle's memo), and 81 KB of file would
+otherwise become 781 MB.
 """
 
 from __future__ import annotations
@@ -87,14 +92,27 @@ def source_of(card: Card) -> TextSource:
 
 # ----------------------------------------------------------------------------- the released metadata
 
+def _shown(value: Any) -> str:
+    """A loaded value in a one-line message: a string's repr (cut), else its type."""
+    if isinstance(value, (str, bytes)):
+        text = repr(value)
+        return text if len(text) <= 120 else text[:117] + "..."
+    return f"a {type(value).__name__}"
+
+
 def read_filenames(path: Path, pattern: str) -> list[str]:
-    """The entries of a ``filenames.pickle`` (a list of str), each checked against the release's pattern."""
+    """The entries of a ``filenames.pickle`` (a list of str, or a 1-D array of strings), each checked against the
+    release's pattern."""
+    import numpy as np
+
     from bench.data import safe_pickle
 
     if not path.is_file():
         raise BenchError(f"{path}: not found (StackGAN's metadata of the split; see the dataset's README.md)")
     obj = safe_pickle.load(path, what="filenames list")
-    if hasattr(obj, "tolist"):  # a numpy array of names
+    if isinstance(obj, np.ndarray):  # a numpy array of names; of numbers, tolist() would be 30x the file's size
+        if obj.ndim != 1 or obj.dtype.kind not in "SU":
+            raise BenchError(f"{path}: expected a list of file names, got an array {obj.dtype} {list(obj.shape)}")
         obj = obj.tolist()
     if not isinstance(obj, (list, tuple)) or not obj:
         raise BenchError(f"{path}: expected a non-empty list of file names, got {type(obj).__name__}")
@@ -104,7 +122,7 @@ def read_filenames(path: Path, pattern: str) -> list[str]:
         if isinstance(name, bytes):
             name = name.decode("latin1")
         if not isinstance(name, str) or not rx.match(name):
-            raise BenchError(f"{path}: entry {i} is {name!r}, expected a name matching {pattern}")
+            raise BenchError(f"{path}: entry {i} is {_shown(name)}, expected a name matching {pattern}")
         if name in seen:
             raise BenchError(f"{path}: entry {i} '{name}' repeats entry {seen[name]}")
         seen[name] = i
@@ -112,7 +130,11 @@ def read_filenames(path: Path, pattern: str) -> list[str]:
 
 
 def read_embeddings(path: Path, n: int, captions: int, dim: int, filenames: Path) -> Any:
-    """float32 [n, captions, dim] from a ``char-CNN-RNN-embeddings.pickle`` (an array, or a list of [C, D] arrays)."""
+    """float32 [n, captions, dim] from a ``char-CNN-RNN-embeddings.pickle`` (an array, or a list of [C, D] arrays).
+
+    Checked before any copy: one array of shape [n, C, D], or a list of n arrays of shape [C, D]; numbers of at most
+    8 bytes (n * C * D * 8 bytes in all). A list may reference one array many times (pickle's memo): 81 KB of file
+    can name one [10, 1024] array 20,000 times, 781 MB once stacked."""
     import numpy as np
 
     from bench.data import safe_pickle
@@ -120,18 +142,40 @@ def read_embeddings(path: Path, n: int, captions: int, dim: int, filenames: Path
     if not path.is_file():
         raise BenchError(f"{path}: not found (StackGAN's char-CNN-RNN embeddings of the split)")
     obj = safe_pickle.load(path, what="embeddings")
-    try:
-        emb = np.asarray(obj)
-    except (ValueError, TypeError) as exc:  # ragged lists
-        raise BenchError(f"{path}: embeddings are not one array ({exc})") from exc
-    if emb.dtype.kind not in "fiu":
-        raise BenchError(f"{path}: embeddings of dtype {emb.dtype}, expected float32")
-    if emb.ndim != 3 or emb.shape[1:] != (captions, dim):
-        raise BenchError(f"{path}: embeddings shape {list(emb.shape)}, expected [N, {captions}, {dim}] "
-                         f"({captions} captions per image, task_params.embedding_dim {dim})")
-    if emb.shape[0] != n:
-        raise BenchError(f"{path}: {emb.shape[0]} embeddings rows, {filenames} lists {n} images")
-    emb = np.ascontiguousarray(emb, dtype=np.float32)
+    expect = f"({captions} captions per image, task_params.embedding_dim {dim})"
+    cap = n * captions * dim * 8  # float64 at most
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind not in "fiu":
+            raise BenchError(f"{path}: embeddings of dtype {obj.dtype}, expected float32")
+        if obj.ndim != 3 or obj.shape[1:] != (captions, dim):
+            raise BenchError(f"{path}: embeddings shape {list(obj.shape)}, expected [N, {captions}, {dim}] {expect}")
+        if obj.shape[0] != n:
+            raise BenchError(f"{path}: {obj.shape[0]} embeddings rows, {filenames} lists {n} images")
+        if obj.nbytes > cap:
+            raise BenchError(f"{path}: embeddings of dtype {obj.dtype} ({obj.nbytes} bytes), expected float32 "
+                             f"(at most {cap} bytes for {n} images)")
+        emb = np.ascontiguousarray(obj, dtype=np.float32)
+    elif isinstance(obj, (list, tuple)):  # one [C, D] array per image
+        if len(obj) != n:
+            raise BenchError(f"{path}: {len(obj)} embeddings rows, {filenames} lists {n} images")
+        for i, row in enumerate(obj):
+            if not isinstance(row, np.ndarray):
+                raise BenchError(f"{path}: embeddings[{i}] is {_shown(row)}, expected a float32 [{captions}, {dim}] "
+                                 "array")
+            if row.dtype.kind not in "fiu" or row.dtype.itemsize > 8:
+                raise BenchError(f"{path}: embeddings[{i}] of dtype {row.dtype}, expected float32")
+            if row.shape != (captions, dim):
+                raise BenchError(f"{path}: embeddings[{i}] shape {list(row.shape)}, expected [{captions}, {dim}] "
+                                 f"{expect}")
+        total = sum(row.nbytes for row in obj)
+        if total > cap:  # cannot happen after the checks above; the bound the stacked array stays within
+            raise BenchError(f"{path}: embeddings of {total} bytes, expected at most {cap} for {n} images")
+        emb = np.empty((n, captions, dim), dtype=np.float32)
+        for i, row in enumerate(obj):
+            emb[i] = row
+    else:
+        raise BenchError(f"{path}: embeddings are {_shown(obj)}, expected an array [N, {captions}, {dim}] or a list "
+                         f"of [{captions}, {dim}] arrays")
     for start in range(0, len(emb), 4096):  # in blocks: COCO's train embeddings alone are 1.7 GB
         finite = np.isfinite(emb[start : start + 4096]).all(axis=(1, 2))
         if not finite.all():
@@ -140,20 +184,33 @@ def read_embeddings(path: Path, n: int, captions: int, dim: int, filenames: Path
 
 
 def read_class_info(path: Path, n: int, filenames: Path) -> list[int]:
-    """Oxford-102's ``class_info.pickle``: the class id (1-102) of every image, in the filenames' order."""
+    """Oxford-102's ``class_info.pickle``: the class id (1-102) of every image, in the filenames' order (a list of
+    ints, or a 1-D integer array)."""
     import numpy as np
 
     from bench.data import safe_pickle
 
     if not path.is_file():
         raise BenchError(f"{path}: not found (the class of each image: its caption folder text_c10/class_XXXXX)")
-    ids = np.asarray(safe_pickle.load(path, what="class list"))
-    if ids.ndim != 1 or ids.dtype.kind not in "iu" or len(ids) != n:
-        raise BenchError(f"{path}: expected {n} integer class ids ({filenames} lists {n} images), got "
-                         f"{ids.dtype} {list(ids.shape)}")
-    if ids.min() < 1 or ids.max() > 102:
-        raise BenchError(f"{path}: class id {int(ids.min() if ids.min() < 1 else ids.max())} outside 1-102")
-    return [int(v) for v in ids]
+    obj = safe_pickle.load(path, what="class list")
+    want = f"{path}: expected {n} integer class ids ({filenames} lists {n} images), got"
+    if isinstance(obj, np.ndarray):
+        if obj.ndim != 1 or obj.dtype.kind not in "iu" or len(obj) != n:
+            raise BenchError(f"{want} {obj.dtype} {list(obj.shape)}")
+        ids = [int(v) for v in obj.tolist()]
+    elif isinstance(obj, (list, tuple)):
+        if len(obj) != n:
+            raise BenchError(f"{want} {len(obj)}")
+        bad = [i for i, v in enumerate(obj) if type(v) is not int and not isinstance(v, np.integer)]
+        if bad:
+            raise BenchError(f"{want} {_shown(obj[bad[0]])} at entry {bad[0]}")
+        ids = [int(v) for v in obj]
+    else:
+        raise BenchError(f"{want} {_shown(obj)}")
+    out = [v for v in ids if not 1 <= v <= 102]
+    if out:
+        raise BenchError(f"{path}: class id {out[0]} outside 1-102")
+    return ids
 
 
 def read_caption_file(path: Path, captions: int) -> list[str]:
@@ -409,6 +466,14 @@ class TextDataset(PairedDataset):
         from bench.tasks.text import eval_caption_index
 
         return eval_caption_index(self.task_params, index, self.captions_per_image)
+
+    def eval_caption(self, index: int) -> str:
+        """The caption the evaluation conditions item ``index`` on (``self[index]["caption"]``), from the caption
+        files read at load time: no image is decoded (``self[index]`` decodes one)."""
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        index %= len(self)
+        return self.captions[index][self.caption_index(index)]
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         import torch

@@ -21,6 +21,8 @@ import torch
 from bench.metrics.base import Metric
 from bench.metrics.registry import Column, MetricSpec
 
+CHUNK = 256  # samples ranked at once
+
 
 def draw_candidates(n_bank: int, own: int, k: int, seed: int, sample: int) -> np.ndarray:
     """int64 [k]: ``own`` first, then k - 1 distinct other indices of a bank of ``n_bank`` captions (seeded)."""
@@ -36,11 +38,14 @@ def r_precision_credits(image_rows: np.ndarray, bank_rows: np.ndarray, candidate
     img = img / np.maximum(np.linalg.norm(img, axis=1, keepdims=True), 1e-12)
     bank = np.asarray(bank_rows, dtype=np.float64)
     bank = bank / np.maximum(np.linalg.norm(bank, axis=1, keepdims=True), 1e-12)
-    sims = np.einsum("nd,nkd->nk", img, bank[candidates])
-    own, others = sims[:, :1], sims[:, 1:]
-    beaten = (others > own).any(1)
-    ties = (others == own).sum(1)
-    return np.where(beaten, 0.0, 1.0 / (1.0 + ties))
+    out = np.empty(len(img), dtype=np.float64)
+    for s in range(0, len(img), CHUNK):  # [chunk, K, D] at a time: N x K x D floats would not fit for CUB-size N
+        sims = np.einsum("nd,nkd->nk", img[s : s + CHUNK], bank[candidates[s : s + CHUNK]])
+        own, others = sims[:, :1], sims[:, 1:]
+        beaten = (others > own).any(1)
+        ties = (others == own).sum(1)
+        out[s : s + CHUNK] = np.where(beaten, 0.0, 1.0 / (1.0 + ties))
+    return out
 
 
 class RPrecision(Metric):
@@ -49,7 +54,7 @@ class RPrecision(Metric):
     def __init__(self, ctx) -> None:
         super().__init__()
         self.ctx = ctx
-        self.keys = sorted(set(ctx.opts.captions))
+        self.keys = pool(ctx)
         self.index = {k: i for i, k in enumerate(self.keys)}
         self.add_cat_state("rows")
         self.add_cat_state("own")
@@ -77,26 +82,45 @@ class RPrecision(Metric):
                 "_details": {"r_precision_candidates": k, "r_precision_samples": int(credits.size)}}
 
 
+def pool(ctx) -> list[str]:
+    """The conditions whose captions are ranked: those with samples in this evaluation (a captions file may list
+    more), sorted by key."""
+    return sorted(k for k in ctx.opts.captions if k in ctx.groups)
+
+
 def _protocol(ctx) -> dict[str, Any]:
+    import hashlib
+    import json
+
     from bench.protocol import Protocol
     from bench.text.matchers import matcher_protocol
 
-    if ctx.opts.matcher is None:
+    if ctx.opts.matcher is None or ctx.opts.captions is None:
         return {"text_matching": None}
+    keys = pool(ctx)
+    # the candidates a sample meets: how many (the protocol's 100, or every condition when fewer) and which captions
+    digest = hashlib.sha256(json.dumps([[k, ctx.opts.captions[k]] for k in keys]).encode()).hexdigest()
     return {"text_matching": Protocol.freeze({"matcher": matcher_protocol(ctx.opts.matcher),
-                                              "candidates": ctx.opts.r_precision_candidates,
+                                              "candidates": min(ctx.opts.r_precision_candidates, len(keys)),
+                                              "captions_sha256": digest,
                                               "seed": ctx.opts.r_precision_seed, "credit": "ties-shared"})}
 
 
 def _check(ctx) -> str | None:
-    if len(set(ctx.opts.captions or ())) < 2:
+    from bench.text.matchers import MATCHERS
+
+    if len(pool(ctx)) < 2:
         return "needs at least 2 conditions (a sample's caption is ranked against the others')"
+    size = getattr(MATCHERS.get(ctx.opts.matcher), "input_size", None) if ctx.opts.matcher else None
+    if size is not None and ctx.size is not None and tuple(ctx.size) != tuple(size):
+        return (f"matcher '{ctx.opts.matcher}' describes {size[0]}x{size[1]} images (its facts count pixel regions), "
+                f"these are {ctx.size[0]}x{ctx.size[1]}")
     return None
 
 
 SPEC = MetricSpec(
     "r_precision", higher_is_better=True, inputs=("pixels", "captions"), networks=("matcher",),
-    build=RPrecision, protocol=_protocol, check=_check, tasks=("text",),
+    build=RPrecision, protocol=_protocol, check=_check, tasks=("text",), one_size=True,
     columns=(Column("r_precision", "R-prec.", True, 1, percent=True),), builtin=True,
     description="share of samples whose own caption ranks first among 100 candidates under a fixed image-text "
                 "matcher (AttnGAN's R-precision, R = 1)",

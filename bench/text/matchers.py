@@ -28,6 +28,7 @@ class EmbeddedStreetsMatcher:
 
     name = "embedded-streets-captions"
     segmenter_name = "embedded-synthetic-streets"
+    input_size = (64, 64)  # the captions' facts are pixel-region counts of the 64x64 rendering
 
     def __init__(self, device: str = "cpu") -> None:
         from bench.segmenters import get_segmenter
@@ -42,7 +43,8 @@ class EmbeddedStreetsMatcher:
         from bench.segmenters.embedded import WEIGHTS
         from bench.text import describe, hashing
 
-        return {"name": cls.name, "segmenter": cls.segmenter_name, "segmenter_sha256": WEIGHTS.sha256,
+        return {"name": cls.name, "input_size": list(cls.input_size), "segmenter": cls.segmenter_name,
+                "segmenter_sha256": WEIGHTS.sha256,
                 "captions": f"v{describe.VERSION}", "text_encoder": hashing.NAME}
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
@@ -56,6 +58,11 @@ class EmbeddedStreetsMatcher:
         from bench.text.describe import describe
         from bench.text.hashing import embed_all
 
+        from bench.errors import BenchError
+
+        if tuple(images.shape[-2:]) != self.input_size:
+            raise BenchError(f"matcher '{self.name}' describes {self.input_size[0]}x{self.input_size[1]} images, got "
+                             f"{images.shape[-2]}x{images.shape[-1]}")
         labels = np.asarray(self.segmenter(images).cpu())
         pixels = images.permute(0, 2, 3, 1).cpu().numpy()
         rows = []
