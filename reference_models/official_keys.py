@@ -27,6 +27,7 @@ paper --dataset facades`` uses it without ``--checkpoint``. SPADE's and pix2pixH
 | munit | ``edges2shoes.pt`` (NVlabs/MUNIT ``TUTORIAL.md`` "Pretrained models", a Google-Drive folder) | ``paper`` (configs/edges2shoes_folder.yaml) on edges (A) -> shoes (B) | the file itself: ``{'a': gen_a, 'b': gen_b}``, A -> B = gen_a's content encoder + gen_b's decoder (``--a2b 1``) |
 | unit | ``unit_gta2city.pt`` (mingyuliutw/UNIT ``TUTORIAL.md`` "Pretrained models", Google Drive) | ``paper`` (unit_edges2shoes generators = unit_gta2city's) on GTA5 (A) -> Cityscapes (B) | the file itself: ``{'a': gen_a, 'b': gen_b}``, A -> B = gen_a's encoder + gen_b's decoder |
 | stargan | ``celeba-128x128-5attrs.zip`` (``download.sh pretrained-celeba-128x128`` of yunjey/stargan, Dropbox) | ``paper`` at c_dim 5 (Black_Hair, Blond_Hair, Brown_Hair, Male, Young), 128x128 | ``200000-G.ckpt`` (``celeba-256x256-5attrs``: the same keys, trained at 256x256) |
+| stackgan | ``netG_epoch_90.pth`` (hanzhanggit/StackGAN-Pytorch README "StackGAN for coco", Google Drive) | ``coco-stage2`` at 256x256, 1024-d char-CNN-RNN embeddings | the file itself (a ``STAGE2_G`` state dict holding ``STAGE1_G``) |
 | esrgan | ``RRDB_ESRGAN_x4.pth`` / ``RRDB_PSNR_x4.pth`` (xinntao/ESRGAN README, Google Drive); BasicSR's renamed copies | ``paper`` / ``paper-psnr`` on any x4 dataset | the file itself (BasicSR's: ``params`` / ``params_ema`` inside) |
 
 The JSON fixtures in ``tests/fixtures/reference_models/`` list every key and shape of these generators, produced by
@@ -56,7 +57,8 @@ RELEASE_WEIGHTS = {("pix2pix", "paper-facades"): weight_files.PIX2PIX_FACADES}
 RENAMES = {"esrgan": "reference_models.esrgan:official_to_ours", "oasis": "reference_models.oasis:official_to_ours",
            "ecgan": "reference_models.ecgan:official_to_ours", "cyclegan": "reference_models.cyclegan:official_to_ours",
            "stargan": "reference_models.stargan:official_to_ours",
-           "munit": "reference_models.munit:official_to_ours", "unit": "reference_models.munit:official_to_ours"}
+           "munit": "reference_models.munit:official_to_ours", "unit": "reference_models.munit:official_to_ours",
+           "stackgan": "reference_models.stackgan:official_to_ours"}
 
 
 def release_checkpoint(method: str, config: str, dataset: str) -> str:

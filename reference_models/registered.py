@@ -12,6 +12,7 @@ from reference_models.cyclegan import CycleGAN
 from reference_models.dsgan import DSGAN
 from reference_models.ecgan import ECGAN
 from reference_models.esrgan import ESRGAN
+from reference_models.gan_int_cls import GANINTCLS
 from reference_models.munit import MUNIT, UNIT
 from reference_models.oasis import OASIS
 from reference_models.pix2pix import Pix2Pix
@@ -20,6 +21,7 @@ from reference_models.pix2pixhd import Pix2PixHD
 from reference_models.sngan_proj import SNGANProjection
 from reference_models.spade import SPADEMethod
 from reference_models.srgan import SRGAN, SRResNet
+from reference_models.stackgan import StackGAN
 from reference_models.stargan import StarGAN
 
 # every reference method; ``tasks`` says which track each is for (semantic: the first three, class: the others)
@@ -32,3 +34,4 @@ METHODS.update({"dsgan": DSGAN})  # diversity-sensitive pix2pix (label map -> ph
 METHODS.update({"cyclegan": CycleGAN})  # unpaired translation
 METHODS.update({"munit": MUNIT, "unit": UNIT})  # unpaired translation (NVlabs/MUNIT code base)
 METHODS.update({"stargan": StarGAN})  # multi-domain attribute translation
+METHODS.update({"gan-int-cls": GANINTCLS, "stackgan": StackGAN})  # text-to-image

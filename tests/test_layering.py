@@ -66,7 +66,7 @@ def test_pyproject_declares_the_reference_models_as_plugins():
     assert set(declared["bench.methods"]) == {"pix2pix", "pix2pixhd", "spade", "cgan", "acgan", "sngan-proj",
                                               "context-encoder", "srresnet", "srgan", "esrgan", "oasis",
                                               "pix2pix-seg-clip", "ecgan", "cyclegan", "munit", "unit", "dsgan",
-                                              "stargan"}
+                                              "stargan", "gan-int-cls", "stackgan"}
     for name, spec in declared["bench.methods"].items():
         cls = import_string(spec)
         assert isinstance(cls, type) and issubclass(cls, Generator) and METHODS.get(name) is cls
