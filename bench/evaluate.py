@@ -591,32 +591,32 @@ def _per_sample_table(order: list[_Fake], states: dict[str, Any]):
     return pl.DataFrame(data)
 
 
-def read_captions(path: str | os.PathLike[str]) -> dict[str, str]:
-    """``{"<file key>": caption}`` from a JSON file; one line naming the file and the bad entry otherwise."""
+def _read_key_map(path: str | os.PathLike[str], option: str, what: str, valid: Callable[[Any], bool],
+                  must_be: str) -> dict[str, Any]:
+    """``{"<file key>": value}`` from the JSON file of ``option``; one line naming the file and the bad entry
+    otherwise."""
     try:
         obj = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
-        raise BenchError(f"--captions {path}: not a readable JSON file ({exc})") from exc
+        raise BenchError(f"{option} {path}: not a readable JSON file ({exc})") from exc
     if not isinstance(obj, dict) or not obj:
-        raise BenchError(f"--captions {path}: expected a non-empty object {{\"<name>\": caption}}")
+        raise BenchError(f"{option} {path}: expected a non-empty object {{\"<name>\": {what}}}")
     for key, value in obj.items():
-        if not isinstance(value, str) or not value.strip():
-            raise BenchError(f"--captions {path}: caption of '{key}' must be a non-empty string, got {value!r}")
-    return obj
+        if not valid(value):
+            raise BenchError(f"{option} {path}: {what} of '{key}' must be {must_be}, got {value!r}")
+    return dict(obj)
+
+
+def read_captions(path: str | os.PathLike[str]) -> dict[str, str]:
+    """``{"<file key>": caption}`` from a JSON file (bench eval --captions)."""
+    return _read_key_map(path, "--captions", "caption", lambda v: isinstance(v, str) and bool(v.strip()),
+                         "a non-empty string")
 
 
 def read_classes(path: str | os.PathLike[str]) -> dict[str, int]:
-    """``{"<file key>": class id}`` from a JSON file; one line naming the file and the bad entry otherwise."""
-    try:
-        obj = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise BenchError(f"--classes {path}: not a readable JSON file ({exc})") from exc
-    if not isinstance(obj, dict) or not obj:
-        raise BenchError(f"--classes {path}: expected a non-empty object {{\"<name>\": class id}}")
-    for key, value in obj.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise BenchError(f"--classes {path}: class of '{key}' must be a non-negative integer, got {value!r}")
-    return dict(obj)
+    """``{"<file key>": class id}`` from a JSON file (bench eval --classes)."""
+    return _read_key_map(path, "--classes", "class", lambda v: isinstance(v, int) and not isinstance(v, bool)
+                         and v >= 0, "a non-negative integer")
 
 
 def _protocol(ctx: EvalContext) -> Protocol:
