@@ -29,7 +29,8 @@ INPUTS: dict[str, str] = {
     "labels": "the label map of each condition and a segmenter (--labels and --segmenter)",
     "classes": "the class of each real image (--classes; `bench run` on a class dataset); a sample has its condition's",
     "masks": "the hole of each sample, regenerated from the inpainting task's mask protocol (`bench run`)",
-    "captions": "the caption of each condition and an image-text matcher (`bench run` on a text dataset)",
+    "captions": "the caption of each condition (`bench run` on a text dataset; --captions), and for r_precision a fixed "
+                "image-text matcher (the dataset's loader.json; --matcher)",
 }
 
 
