@@ -85,6 +85,12 @@ class RunSpec:
             raise BenchError("--metrics names no metric")
 
 
+
+def train_folder_name(method: str, config: str, dataset: str, seed: int) -> str:
+    """The folder ``bench run --train`` trains in, under ``--out``; an adapter finds an earlier stage's run by it
+    (``ReferenceGenerator.earlier_run_weights``)."""
+    return f"train-{method}-{config}-{dataset}-seed{seed}"
+
 def _atomic_png(path: Path, array: Any) -> None:
     from bench.fileio import atomic_write_bytes
 
@@ -269,8 +275,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
         train_split = getattr(ds, "train_split", "train")
         train_ds = get_dataset(spec.dataset, spec.root, train_split, spec.resolution)
         split_tag = f"-{train_split}" if train_split != "train" else ""
-        train_dir = (Path(spec.out or "bench-runs")
-                     / f"train-{spec.method}-{spec.config or 'default'}-{ds.card.name}{split_tag}-seed{spec.seed}")
+        train_dir = Path(spec.out or "bench-runs") / train_folder_name(spec.method, spec.config or "default",
+                                                                        f"{ds.card.name}{split_tag}", spec.seed)
         t = time.perf_counter()
         trainer = _construct(cls, name, info, device, None, spec.config)
         # under torchrun every rank trains (the reference trainer is data-parallel); rank 0 writes the weights

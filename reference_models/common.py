@@ -247,10 +247,46 @@ class ReferenceGenerator(Generator):
     def train(self, dataset: Any, *, out_dir: str, seed: int, steps: int | None = None) -> str:
         from reference_models.trainer import Trainer
 
+        self._run_dir = (Path(out_dir), int(seed))  # where "run:<config>" in an init option looks
         trainer = Trainer(self, dataset, out_dir=out_dir, seed=seed, steps=steps)
         path = trainer.run()
         self.checkpoint = path
         return path
+
+    def init_weights_path(self, ref: str, option: str, needs: str, registered: bool = False) -> str:
+        """The file an init option of the config names (pix2pixHD's ``init_global``, StackGAN's ``stage1_g``):
+        "run:<config>" = ``generator.pth`` of our run of that config on the same dataset and seed, beside this run's
+        training folder; else a path (or, with ``registered``, a registered weight file's name). ``needs`` ends
+        the message when the run is missing: what this config is built on, and any extra flag to train it with."""
+        from bench.runner import train_folder_name
+
+        if ref.startswith("run:"):
+            config = ref[4:]
+            out, seed = getattr(self, "_run_dir", (Path("bench-runs") / "x", 0))
+            path = out.parent / train_folder_name(self.method_key, config, self.info.name, seed) / "generator.pth"
+            if not path.is_file():
+                raise BenchError(
+                    f"{self.method_key} config '{self.config}' {needs} '{config}' run, expected at {path}: train it "
+                    f"first with `bench run --method {self.method_key} --config {config} --dataset {self.info.name}"
+                    f"{self._init_train_flags} --train --seed {seed}` (same --out)")
+            return str(path)
+        if os.path.isfile(ref):
+            return ref
+        if not registered:
+            raise BenchError(f"{self.method_key} config '{self.config}': {option} {ref} is not a file")
+        from bench import weights
+
+        return str(weights.resolve(ref).path)
+
+    _init_train_flags = ""  # extra `bench run` flags in init_weights_path's hint (StackGAN's Stage-I: --resolution 64)
+
+    def load_part_state(self, path: str, what: str) -> dict[str, torch.Tensor]:
+        """The state dict of another of this method's generators (an earlier stage), refusing one trained for
+        another method."""
+        state, meta = split_meta(load_state_dict(path, expect=self.method_key))
+        if meta and meta.get("method") != self.method_key:
+            raise BenchError(f"{what} was trained for method '{meta.get('method')}', not '{self.method_key}'")
+        return state
 
     def provenance(self) -> dict[str, Any]:
         out = super().provenance()

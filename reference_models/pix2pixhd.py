@@ -14,17 +14,15 @@ drawn from the sample's seed (documented simplification; the mode is off in ``pa
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn as nn
 
 from bench.adapter import DatasetInfo, register_method
-from bench.checkpoints import load_state_dict, normalize_release, strict_load
+from bench.checkpoints import normalize_release, strict_load
 from bench.errors import BenchError
-from reference_models.common import GANModel, ReferenceGenerator, image_to_float, split_meta
+from reference_models.common import GANModel, ReferenceGenerator, image_to_float
 from reference_models.discriminators import MultiscaleDiscriminatorHD, downsample, norm_2d
 from reference_models.losses import VGGLoss, feature_matching, gan_loss
 
@@ -299,32 +297,14 @@ class Pix2PixHD(ReferenceGenerator):
     def build(self, cfg: Any, info: DatasetInfo) -> GANModel:
         return Pix2PixHDModel(cfg, info)
 
-    def train(self, dataset: Any, *, out_dir: str, seed: int, steps: int | None = None) -> str:
-        self._run_dir = (Path(out_dir), int(seed))  # where "run:<config>" in init_global looks
-        return super().train(dataset, out_dir=out_dir, seed=seed, steps=steps)
-
     def init_global_path(self) -> str | None:
-        """The file ``init_global`` names: "run:<config>" = ``generator.pth`` of our run of that config on the same
-        dataset and seed, beside this run's folder (``bench run --train`` names folders
-        ``train-<method>-<config>-<dataset>-seed<seed>``); else a checkpoint path or a registered weight file."""
+        """The file ``init_global`` names (``init_weights_path``): a trained run of ours, a checkpoint path or a
+        registered weight file."""
         init = self.cfg.init_global
         if not init:
             return None
-        if str(init).startswith("run:"):
-            config = str(init)[4:]
-            out, seed = getattr(self, "_run_dir", (Path("bench-runs") / "x", 0))
-            path = out.parent / f"train-{self.method_key}-{config}-{self.info.name}-seed{seed}" / "generator.pth"
-            if not path.is_file():
-                raise BenchError(
-                    f"pix2pixhd config '{self.config}' starts its global generator from a trained '{config}' run "
-                    f"(pix2pixHD's 1024p recipe), expected at {path}: train it first with `bench run --method "
-                    f"pix2pixhd --config {config} --dataset {self.info.name} --train --seed {seed}` (same --out)")
-            return str(path)
-        if os.path.isfile(str(init)):
-            return str(init)
-        from bench import weights
-
-        return str(weights.resolve(str(init)).path)
+        return self.init_weights_path(str(init), "init_global", "starts its global generator (pix2pixHD's 1024p "
+                                      "recipe) from a trained", registered=True)
 
     def reinitialize(self, seed: int) -> None:
         """Initial weights from ``seed``; then the global part of the local enhancer from ``init_global`` (a
@@ -336,10 +316,8 @@ class Pix2PixHD(ReferenceGenerator):
             return
         if self.cfg.netG != "local":
             raise BenchError(f"pix2pixhd config '{self.config}': init_global needs netG 'local'")
-        state, meta = split_meta(load_state_dict(path, expect=self.method_key))
         what = f"global generator {path}"
-        if meta and meta.get("method") != self.method_key:
-            raise BenchError(f"{what} was trained for method '{meta.get('method')}', not '{self.method_key}'")
+        state = self.load_part_state(path, what)
         part = self.model.G.model  # the global generator without its last three layers
         depth = len(part)
         sub = {}

@@ -52,8 +52,6 @@ before G and D see them; 1 in the paper configs; the mini's KL weight is 0.2, se
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -61,10 +59,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from bench.adapter import DatasetInfo, derive_seed, per_sample_noise, register_method
-from bench.checkpoints import load_state_dict, normalize_release, strict_load
+from bench.checkpoints import normalize_release, strict_load
 from bench.errors import BenchError
 from reference_models import stackgan_config
-from reference_models.common import GANModel, split_meta
+from reference_models.common import GANModel
 from reference_models.gan_int_cls import TextGANModel, TextReferenceGenerator, draw_captions, require_resolution
 
 stackgan_config.register()
@@ -424,30 +422,14 @@ class StackGAN(TextReferenceGenerator):
         raise BenchError(f"stackgan (config '{config or cls.default_config}') has no registered weights for "
                          f"'{dataset}': pass --checkpoint FILE or --train{hint}")
 
-    def train(self, dataset: Any, *, out_dir: str, seed: int, steps: int | None = None) -> str:
-        self._run_dir = (Path(out_dir), int(seed))  # where "run:<config>" in stage1_g looks
-        return super().train(dataset, out_dir=out_dir, seed=seed, steps=steps)
+    _init_train_flags = " --resolution 64"
 
     def stage1_path(self) -> str | None:
-        """The file ``stage1_g`` names: "run:<config>" = ``generator.pth`` of our run of that config on the same
-        dataset and seed beside this run's folder (``bench run --train`` names folders
-        ``train-<method>-<config>-<dataset>-seed<seed>``), else a path."""
+        """The file ``stage1_g`` names (``init_weights_path``): a trained Stage-I run of ours, or a path."""
         init = self.cfg.stage1_g
         if not init:
             return None
-        if str(init).startswith("run:"):
-            config = str(init)[4:]
-            out, seed = getattr(self, "_run_dir", (Path("bench-runs") / "x", 0))
-            path = out.parent / f"train-{self.method_key}-{config}-{self.info.name}-seed{seed}" / "generator.pth"
-            if not path.is_file():
-                raise BenchError(
-                    f"stackgan config '{self.config}' (Stage-II) is built on a trained '{config}' Stage-I generator, "
-                    f"expected at {path}: train it first with `bench run --method stackgan --config {config} "
-                    f"--dataset {self.info.name} --resolution 64 --train --seed {seed}` (same --out)")
-            return str(path)
-        if not os.path.isfile(str(init)):
-            raise BenchError(f"stackgan config '{self.config}': stage1_g {init} is not a file")
-        return str(init)
+        return self.init_weights_path(str(init), "stage1_g", "(Stage-II) is built on a trained Stage-I generator: the")
 
     def reinitialize(self, seed: int) -> None:
         """Initial weights from ``seed``; Stage-II then loads its Stage-I generator (``stage1_g``), every key
@@ -459,9 +441,7 @@ class StackGAN(TextReferenceGenerator):
         if path is None:
             raise BenchError(f"stackgan config '{self.config}' trains Stage-II: set stage1_g to a Stage-I generator "
                              "(their 'Please give the Stage1_G path')")
-        state, meta = split_meta(load_state_dict(path, expect=self.method_key))
         what = f"Stage-I generator {path}"
-        if meta and meta.get("method") != self.method_key:
-            raise BenchError(f"{what} was trained for method '{meta.get('method')}', not '{self.method_key}'")
+        state = self.load_part_state(path, what)
         part = self.model.G.STAGE1_G
         strict_load(part, normalize_release(part, official_to_ours(state)), what)

@@ -245,7 +245,7 @@ def test_stage2_generates_256_on_a_frozen_stage1(tmp_path):
         tiny(StackGAN, config="tiny-stage2", size=256, stage1_g=None).reinitialize(0)
     missing = tiny(StackGAN, config="tiny-stage2", size=256)
     missing._run_dir = (tmp_path / "train-stackgan-paper-stage2-captions-test-seed0", 0)
-    with pytest.raises(BenchError, match=r"trained 'paper-stage1' Stage-I generator, expected at .*train-stackgan-"
+    with pytest.raises(BenchError, match=r"trained Stage-I generator: the 'paper-stage1' run, expected at .*train-stackgan-"
                                          r"paper-stage1-captions-test-seed0/generator.pth: .*--resolution 64"):
         missing.reinitialize(0)
 

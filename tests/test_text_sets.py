@@ -214,6 +214,7 @@ def test_the_preprocessing_cache_follows_the_boxes(tmp_path):
     assert np.array_equal(first.numpy(), again.numpy())
     path = root / "CUB_200_2011" / "bounding_boxes.txt"
     lines = path.read_text().splitlines()
+    first_box = [float(v) for v in lines[0].split()[1:]]
     lines[0] = "1 30.0 20.0 20.0 15.0"
     path.write_text("\n".join(lines) + "\n")
     moved = get_dataset("cub-200-2011", str(root), "test", 64)[0]["image"]
@@ -222,6 +223,13 @@ def test_the_preprocessing_cache_follows_the_boxes(tmp_path):
     bigger = get_dataset("cub-200-2011", str(root), "test", 64).at_resolution((96, 96))
     ref = _stackgan_get_img(root / "CUB_200_2011" / "images" / f"{CUB_TEST[0]}.jpg", [30, 20, 20, 15], 96)
     assert np.array_equal(bigger[0]["image"].permute(1, 2, 0).numpy(), ref) and bigger[0]["captions"]
+    # and back: the larger copy's cache (made by at_resolution) is keyed by the boxes as well
+    original = [float(v) for v in path.read_text().splitlines()[0].split()[1:]]
+    lines[0] = "1 " + " ".join(str(v) for v in first_box)
+    path.write_text("\n".join(lines) + "\n")
+    back = get_dataset("cub-200-2011", str(root), "test", 64).at_resolution((96, 96))
+    ref = _stackgan_get_img(root / "CUB_200_2011" / "images" / f"{CUB_TEST[0]}.jpg", first_box, 96)
+    assert original == [30, 20, 20, 15] and np.array_equal(back[0]["image"].permute(1, 2, 0).numpy(), ref)
 
 
 def test_flowers_captions_follow_class_info_and_images_are_whole(tmp_path):

@@ -147,9 +147,7 @@ class AttributeDataset(PairedDataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         import torch
 
-        if not -len(self) <= index < len(self):
-            raise IndexError(index)
-        index %= len(self)
+        index = self.position(index)
         item = super().__getitem__(index)  # ``image``: the target view (``arrays``)
         day, label, _ = self.daylight(index)
         own = self.source_attributes(index)

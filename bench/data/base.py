@@ -320,10 +320,20 @@ class PairedDataset:
         """The same samples preprocessed to another size (the random-crop augmentation's larger training set); a
         subclass made by ``wrap`` stays that subclass, with its own state."""
         out = PairedDataset(self.card, self.split, self.samples, tuple(resolution), self._decode,  # type: ignore
-                            root=self.root, layout=self.layout, manifest=self.manifest, cache=self._cache is not None)
-        if type(self) is PairedDataset:
-            return out
-        return type(self).wrap(out, **{k: v for k, v in self.__dict__.items() if k not in out.__dict__})
+                            root=self.root, layout=self.layout, manifest=self.manifest, cache=False)
+        if type(self) is not PairedDataset:
+            out = type(self).wrap(out, **{k: v for k, v in self.__dict__.items() if k not in out.__dict__})
+        if self._cache is not None:  # built on the final object: its cache_key sees the subclass's cache_identity
+            from bench.data.preprocess import PreprocessCache
+
+            out._cache = PreprocessCache(out)
+        return out
+
+    def position(self, index: int) -> int:
+        """``index`` as a position in 0..len-1 (negative ones from the end, as a list), IndexError outside."""
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        return index % len(self)
 
     def arrays(self, index: int, *, cached: bool = True) -> Decoded:
         """(image HxWx3 uint8, label HxW int64, instance HxW int64 or None) at ``resolution``; ``cached=False``
@@ -341,8 +351,7 @@ class PairedDataset:
         import numpy as np
         import torch
 
-        if not -len(self) <= index < len(self):
-            raise IndexError(index)
+        index = self.position(index)
         image, label, inst = self.arrays(index)
         if inst is None:
             inst = np.zeros_like(label)  # no instance maps: zeros, as the batch contract says

@@ -46,9 +46,7 @@ class CaptionDataset(PairedDataset):
         from bench.text.describe import describe
         from bench.text.hashing import embed_all
 
-        if not -len(self) <= index < len(self):
-            raise IndexError(index)
-        index %= len(self)
+        index = self.position(index)
         item = super().__getitem__(index)
         # the item's own 64x64 photo and label map (the loader refuses other sizes): not decoded a second time
         caps = describe(item["label"][0].numpy(), item["image"].permute(1, 2, 0).numpy())

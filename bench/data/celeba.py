@@ -170,9 +170,7 @@ class CelebA(PairedDataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         import torch
 
-        if not -len(self) <= index < len(self):
-            raise IndexError(index)
-        index %= len(self)
+        index = self.position(index)
         item = super().__getitem__(index)
         item["source"] = item["image"].clone()
         item["source_attributes"] = torch.tensor(self.source_attributes(index), dtype=torch.float32)

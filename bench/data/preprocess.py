@@ -64,13 +64,20 @@ def source_fingerprint(samples: list["Sample"]) -> str:
 
 
 def cache_key(ds: "PairedDataset") -> dict[str, Any]:
-    return {
+    """What a cached sample depends on. A loader whose decoding reads more than the image files (e.g. a crop from
+    a metadata file) names those inputs in an optional ``cache_identity()``; they join the key, so new metadata
+    never reuses arrays made from the old."""
+    key = {
         "format": CACHE_FORMAT, "card": ds.card.id, "card_sha256": ds.card.sha256,
         "manifest_sha256": ds.manifest.sha256, "split": ds.split,
         "resolution": list(ds.resolution) if ds.resolution is not None else f"native/{ds.native_multiple}",
         "image_resize": ds.card.image_resize, "label_resize": "nearest", "layout": ds.layout,
         "root": str(Path(ds.root).resolve()), "sources": source_fingerprint(ds.samples),
     }
+    identity = getattr(ds, "cache_identity", None)
+    if identity is not None:
+        key["decode_inputs"] = identity()
+    return key
 
 
 def _arrays_sha256(arrays: dict[str, Any]) -> str:

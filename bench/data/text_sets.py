@@ -470,17 +470,13 @@ class TextDataset(PairedDataset):
     def eval_caption(self, index: int) -> str:
         """The caption the evaluation conditions item ``index`` on (``self[index]["caption"]``), from the caption
         files read at load time: no image is decoded (``self[index]`` decodes one)."""
-        if not -len(self) <= index < len(self):
-            raise IndexError(index)
-        index %= len(self)
+        index = self.position(index)
         return self.captions[index][self.caption_index(index)]
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         import torch
 
-        if not -len(self) <= index < len(self):
-            raise IndexError(index)
-        index %= len(self)
+        index = self.position(index)
         item = super().__getitem__(index)
         j = self.caption_index(index)
         emb = torch.from_numpy(self.embeddings[index].copy())
@@ -495,24 +491,10 @@ class TextDataset(PairedDataset):
         return {**super().fingerprint(), "metadata_sha256": dict(sorted(self.digests.items())),
                 "captions_per_image": self.captions_per_image, "crop": self.crop}
 
-    def at_resolution(self, resolution: tuple[int, int]) -> "TextDataset":
-        out = super().at_resolution(resolution)
-        if out._cache is not None:
-            out._cache = _make_cache(out, {"crop": out.crop, "metadata_sha256": out.digests})
-        return out
-
-
-def _make_cache(ds: PairedDataset, extra: dict[str, Any]) -> Any:
-    """The preprocessing cache with the crop and the metadata in its key: the base key covers the image files only,
-    and a new ``bounding_boxes.txt`` must not reuse crops made from the old one. (Same folder scheme as
-    ``PreprocessCache``: the digest of the key names the folder.)"""
-    from bench.data.preprocess import PreprocessCache
-
-    cache = PreprocessCache(ds)
-    cache.key = {**cache.key, "text_sets": extra}
-    digest = hashlib.sha256(json.dumps(cache.key, sort_keys=True).encode()).hexdigest()[:20]
-    cache.dir = cache.dir.parent / f"{ds.split}-{digest}"
-    return cache
+    def cache_identity(self) -> dict[str, Any]:
+        """The preprocessing cache's extra key: the crop and the metadata (a new ``bounding_boxes.txt`` must not
+        reuse crops made from the old one)."""
+        return {"crop": self.crop, "metadata_sha256": dict(sorted(self.digests.items()))}
 
 
 def load(card: Card, root: str | os.PathLike[str] | None, split: str, resolution: tuple[int, int] | None, *,
@@ -546,5 +528,7 @@ def load(card: Card, root: str | os.PathLike[str] | None, split: str, resolution
     out = TextDataset.wrap(ds, captions=files.captions, embeddings=files.embeddings, digests=files.digests,
                            crop=crop)
     if cache:
-        out._cache = _make_cache(out, {"crop": crop, "metadata_sha256": files.digests})
+        from bench.data.preprocess import PreprocessCache
+
+        out._cache = PreprocessCache(out)
     return out

@@ -92,9 +92,7 @@ class HiddenPairDataset(PairedDataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         import torch
 
-        if not -len(self) <= index < len(self):
-            raise IndexError(index)
-        index %= len(self)
+        index = self.position(index)
         item = super().__getitem__(index)
         j = self._source_scene(index)
         if j == index:

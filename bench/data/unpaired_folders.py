@@ -60,9 +60,7 @@ class UnpairedFolders(PairedDataset):
         return max(len(self.samples), len(self.real_set)) if self.training else len(self.samples)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        if not -len(self) <= index < len(self):
-            raise IndexError(index)
-        index %= len(self)
+        index = self.position(index)
         item = super().__getitem__(index % len(self.samples))
         item["source"] = item["image"]
         if self.training:

@@ -11,8 +11,6 @@ convention, not by rounding (``TIE_BAND``); the parity tests run both packages o
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import numpy as np
 import torch
 
