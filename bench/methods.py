@@ -257,7 +257,8 @@ class CaptionNearest(Generator):
     caption, whatever the seed (no diversity, no generation).
 
     Nearness: cosine similarity between the caption's embedding and each training image's mean caption embedding
-    (its C captions' embeddings averaged, then normalised), float64, ties by training index. The mean of several
+    (its C captions' embeddings averaged, then normalised), as exact integers on a 2^-24 grid (``bench.text.exact``:
+    the same neighbours on every machine), ties by training index. The mean of several
     images rather than the nearest one: a single training image would be a copy (a near-oracle FID that creates
     nothing, see ``training-copy``); the mean keeps what the captions agree on (layout, dominant colours).
     "Training" reads the training split once (no gradients) into a plain state dict {"embeddings": float32 [N, D],
@@ -313,6 +314,20 @@ class CaptionNearest(Generator):
         atomic_write(path, lambda f: torch.save({"embeddings": rows, "images": images}, f))
         return str(path)
 
+    def neighbours(self, embedding: Any) -> Any:
+        """int64 [B, K]: the training indices nearest to each caption embedding [B, D], nearest first, ties by
+        index."""
+        import torch
+
+        from bench.text.exact import query_rows, unit_rows
+
+        if getattr(self, "_grid", None) is None:
+            self._grid = unit_rows(self.embeddings.numpy())  # the stored unit rows, as int64
+        # exact int64 [B, N]: a float product's last bits vary between machines, and would break ties differently
+        sims = torch.from_numpy(query_rows(embedding.detach().cpu().numpy()) @ self._grid.T)
+        k = min(self.K, sims.shape[1])
+        return torch.sort(-sims, dim=1, stable=True).indices[:, :k]  # stable: equal ones keep training order
+
     def generate(self, batch: dict[str, Any], *, seeds: Sequence[int]) -> Any:
         import torch
 
@@ -321,11 +336,5 @@ class CaptionNearest(Generator):
         if self.images is None:
             raise BenchError("caption-nearest needs the training images and captions: run with --train (one pass "
                              "over the training split) or --checkpoint caption-nearest.pt")
-        q = batch["embedding"].to(torch.float64)
-        q = q / q.norm(dim=1, keepdim=True).clamp_min(1e-12)
-        sims = q @ self.embeddings.to(torch.float64).T  # [B, N]
-        k = min(self.K, sims.shape[1])
-        # stable: equal similarities keep training order
-        order = torch.sort(-sims, dim=1, stable=True).indices[:, :k]
-        means = self.images[order].to(torch.float64).mean(1)
+        means = self.images[self.neighbours(batch["embedding"])].to(torch.float64).mean(1)
         return means.round().clamp(0, 255).to(torch.uint8)
