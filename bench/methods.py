@@ -257,9 +257,9 @@ class CaptionNearest(Generator):
     caption, whatever the seed (no diversity, no generation).
 
     Nearness: cosine similarity between the caption's embedding and each training image's mean caption embedding
-    (its C captions' embeddings averaged, then normalised), as exact integers on a 2^-24 grid (``bench.text.exact``:
-    the same neighbours on every machine), ties by training index. The mean of several
-    images rather than the nearest one: a single training image would be a copy (a near-oracle FID that creates
+    (its C captions' embeddings averaged, then normalised), as exact integers on a 2^-28 grid (``bench.text.exact``:
+    identical captions tie on every machine and in every batch), ties by training index. The mean of several images
+    rather than the nearest one: a single training image would be a copy (a near-oracle FID that creates
     nothing, see ``training-copy``); the mean keeps what the captions agree on (layout, dominant colours).
     "Training" reads the training split once (no gradients) into a plain state dict {"embeddings": float32 [N, D],
     "images": uint8 [N, 3, H, W]} loaded with weights_only=True."""
@@ -324,7 +324,7 @@ class CaptionNearest(Generator):
         if getattr(self, "_grid", None) is None:
             self._grid = unit_rows(self.embeddings.numpy())  # the stored unit rows, as int64
         # exact int64 [B, N]: a float product's last bits vary between machines, and would break ties differently
-        sims = torch.from_numpy(query_rows(embedding.detach().cpu().numpy()) @ self._grid.T)
+        sims = torch.from_numpy(query_rows(embedding.detach().to('cpu', torch.float64).numpy()) @ self._grid.T)
         k = min(self.K, sims.shape[1])
         return torch.sort(-sims, dim=1, stable=True).indices[:, :k]  # stable: equal ones keep training order
 

@@ -85,11 +85,11 @@ class RunSpec:
             raise BenchError("--metrics names no metric")
 
 
-
 def train_folder_name(method: str, config: str, dataset: str, seed: int) -> str:
     """The folder ``bench run --train`` trains in, under ``--out``; an adapter finds an earlier stage's run by it
-    (``ReferenceGenerator.earlier_run_weights``)."""
+    (``ReferenceGenerator.init_weights_path``)."""
     return f"train-{method}-{config}-{dataset}-seed{seed}"
+
 
 def _atomic_png(path: Path, array: Any) -> None:
     from bench.fileio import atomic_write_bytes

@@ -88,3 +88,21 @@ def test_caption_nearest_neighbours_on_the_real_captions(tmp_path):
         cos = _fsum_cosines(q, stored[ref[:6]])
         ties_met += cos[4] == cos[5]  # the fifth neighbour chosen among equals by index
     assert ties_met > 10
+
+
+def test_zero_rows_tie_and_the_int64_bound_holds_at_the_largest_dimension():
+    from bench.text import exact
+
+    rows = candidate_rows(np.eye(3))
+    assert (query_rows(np.zeros((1, 3))) @ rows.T == 0).all()  # no information: every candidate ties
+    d = exact._MAX_DIM  # the worst case: a query at its peak everywhere, against the parallel unit row
+    q = query_rows(np.full((1, d), 0.999))
+    e = candidate_rows(np.ones((1, d)))
+    exact_dot = sum(int(a) * int(b) for a, b in zip(q[0], e[0]))  # Python ints: no overflow possible
+    assert int((q @ e.T)[0, 0]) == exact_dot < 2 ** 63
+    try:
+        query_rows(np.ones((1, d + 1)))
+    except ValueError as err:
+        assert "could overflow" in str(err)
+    else:
+        raise AssertionError("a row past the bound was accepted")

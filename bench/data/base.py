@@ -314,20 +314,21 @@ class PairedDataset:
         out = cls.__new__(cls)
         out.__dict__.update(ds.__dict__)
         out.__dict__.update(attrs)
+        if out._cache is not None and hasattr(out, "cache_identity"):
+            # the cache was keyed on ``ds``: re-key it with what this subclass's decoding also reads
+            from bench.data.preprocess import PreprocessCache
+
+            out._cache = PreprocessCache(out)
         return out
 
     def at_resolution(self, resolution: tuple[int, int]) -> "PairedDataset":
         """The same samples preprocessed to another size (the random-crop augmentation's larger training set); a
         subclass made by ``wrap`` stays that subclass, with its own state."""
         out = PairedDataset(self.card, self.split, self.samples, tuple(resolution), self._decode,  # type: ignore
-                            root=self.root, layout=self.layout, manifest=self.manifest, cache=False)
-        if type(self) is not PairedDataset:
-            out = type(self).wrap(out, **{k: v for k, v in self.__dict__.items() if k not in out.__dict__})
-        if self._cache is not None:  # built on the final object: its cache_key sees the subclass's cache_identity
-            from bench.data.preprocess import PreprocessCache
-
-            out._cache = PreprocessCache(out)
-        return out
+                            root=self.root, layout=self.layout, manifest=self.manifest, cache=self._cache is not None)
+        if type(self) is PairedDataset:
+            return out
+        return type(self).wrap(out, **{k: v for k, v in self.__dict__.items() if k not in out.__dict__})
 
     def position(self, index: int) -> int:
         """``index`` as a position in 0..len-1 (negative ones from the end, as a list), IndexError outside."""

@@ -3,7 +3,8 @@
 Images are resized with the card's filter (PIL), label and instance maps with nearest neighbour (exact integer
 index arithmetic, so ids are never blended). The cache is keyed by everything that can change the result:
 card version and file hash, manifest hash, split, resolution, filter, layout, and the source files' names,
-sizes and mtimes, so an edited card, manifest or file gives a new key instead of a silently stale result.
+sizes and mtimes, and what else a loader's decoding reads (its ``cache_identity()``, e.g. a bounding-box file), so
+an edited card, manifest or file gives a new key instead of a silently stale result.
 """
 
 from __future__ import annotations

@@ -523,12 +523,8 @@ def load(card: Card, root: str | os.PathLike[str] | None, split: str, resolution
         return image, np.zeros(image.shape[:2], dtype=np.int64), None
 
     ds = PairedDataset(card, split, files.samples, resolution, decode, root=root_p, layout=files.layout,
-                       manifest=manifest, cache=False)
+                       manifest=manifest, cache=cache)
     crop = CROP_RULE if card.data_name == "cub-200-2011" else None
-    out = TextDataset.wrap(ds, captions=files.captions, embeddings=files.embeddings, digests=files.digests,
-                           crop=crop)
-    if cache:
-        from bench.data.preprocess import PreprocessCache
-
-        out._cache = PreprocessCache(out)
-    return out
+    # wrap re-keys the cache with cache_identity (the crop and the metadata)
+    return TextDataset.wrap(ds, captions=files.captions, embeddings=files.embeddings, digests=files.digests,
+                            crop=crop)

@@ -8,8 +8,8 @@ recorded), the mismatched captions drawn without replacement from the other cond
 seeded with (seed, the condition's index among the sorted condition keys, the sample's index), so the draw depends on
 neither batching nor process count. A tie with the own caption at the top shares the credit: 1 / (1 + number of
 tied mismatched captions) (AttnGAN's argsort would give a tie to whichever came first; identical generated captions
-are possible here). The cosines are exact integers on a 2^-24 grid (``bench.text.exact``), so a tie is a tie on every
-machine (a float dot product's last bits are not). Written by hand: no kept library computes it (AttnGAN's and DM-GAN's scripts are not packages).
+are possible here). The cosines are exact integers on a 2^-28 grid (``bench.text.exact``), so identical captions tie
+on every machine and in every batch (a float dot product's last bits do not). Written by hand: no kept library computes it (AttnGAN's and DM-GAN's scripts are not packages).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def draw_candidates(n_bank: int, own: int, k: int, seed: int, sample: int) -> np
 def r_precision_credits(image_rows: np.ndarray, bank_rows: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     """float64 [N]: each sample's credit (1, 1 / (1 + ties) or 0) given its image embedding [N, D], the caption bank's
     embeddings [M, D] and its candidates [N, K] (column 0 its own caption). Cosine similarity as exact integers on a
-    2^-24 grid (``bench.text.exact``): identical captions tie exactly, and the credits are the same on every machine."""
+    2^-28 grid (``bench.text.exact``): identical captions tie exactly, whatever the machine or the batch."""
     from bench.text.exact import candidate_rows, query_rows
 
     img = query_rows(image_rows)
@@ -106,7 +106,7 @@ def _protocol(ctx) -> dict[str, Any]:
                                               "candidates": min(ctx.opts.r_precision_candidates, len(keys)),
                                               "captions_sha256": digest,
                                               "seed": ctx.opts.r_precision_seed, "credit": "ties-shared",
-                                              "similarity": "cosine, int64 on a 2^-24 grid"})}
+                                              "similarity": "cosine, int64 on a 2^-28 grid"})}
 
 
 def _check(ctx) -> str | None:
